@@ -1,0 +1,31 @@
+# Two commands for a fresh machine: `make lab` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test release check clean
+
+lab: $(STAMP)  ## Open JupyterLab on the student notebooks.
+	$(BIN)/jupyter lab --ServerApp.root_dir=labs
+
+test: $(STAMP)  ## The whole suite: course library, lab pipeline, nbval, real nbgrader grading.
+	$(BIN)/python -m pytest
+
+release: $(STAMP)  ## Regenerate labs/ from solutions/ (instructors).
+	$(BIN)/python -m grader release
+
+check: $(STAMP)  ## Fail if labs/ differs from what release would write.
+	$(BIN)/python -m grader check
+
+# (Re)install whenever the one list of dependencies changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "Python 3.10-3.12 is needed, found %d.%d: run make PYTHON=python3.11" % v)'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $@
+
+clean:  ## Remove the environment and caches (never labs/ or solutions/).
+	rm -rf $(VENV) .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

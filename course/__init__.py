@@ -1,0 +1,23 @@
+"""The course library that every lab imports.
+
+Import it first in a lab: importing it sets TensorFlow's logging up before
+TensorFlow loads, because nbgrader scores a test cell that writes anything to
+stderr as failed.
+
+Modules, one job each:
+
+- :mod:`course.hardware` -- device budgets (SRAM, flash, throughput, ...) with sources;
+- :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
+- :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
+- :mod:`course.quiet`    -- quiet TensorFlow start-up;
+- :mod:`course.readings` -- each lab's reading, shown inside the notebook.
+"""
+
+from course import quiet
+
+quiet.configure()
+
+from course.quiet import import_tensorflow  # noqa: E402
+from course.readings import reading  # noqa: E402
+
+__all__ = ["import_tensorflow", "reading"]

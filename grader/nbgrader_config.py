@@ -1,0 +1,26 @@
+"""nbgrader configuration for ML Systems Labs: ``solutions/`` is the source, ``labs/`` the release.
+
+This is a plain nbgrader config file: ``python -m grader`` loads it, and so do
+nbgrader's own commands when given ``--config grader/nbgrader_config.py``.
+Instructor state (the gradebook, submissions, feedback) lives in ``grading/``,
+which git ignores.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+
+repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+c.CourseDirectory.course_id = "ml-systems-labs"
+c.CourseDirectory.root = repo
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "labs"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(repo, "grading", "gradebook.db")
+
+# What students see where a solution was: a clear stub that fails loudly.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Labs train small TensorFlow models: give a cell minutes, not nbgrader's 30 s.
+c.Execute.timeout = 300

@@ -1,0 +1,118 @@
+"""Generate ``labs/`` from ``solutions/`` with nbgrader, and check that they agree.
+
+Both commands build the student version of each lab the same way -- with
+nbgrader's ``generate_assignment``, in a scratch course directory with a
+throw-away gradebook -- so that ``check`` compares ``labs/`` with exactly what
+``release`` would write, and neither leaves a gradebook in the repository.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.apps import NbGraderAPI
+from traitlets.config import Config, PyFileConfigLoader
+
+CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
+
+
+class ReleaseError(RuntimeError):
+    """nbgrader could not generate a lab's student version."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """Where a course keeps its source and released labs."""
+
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def labs(self) -> Path:
+        return self.root / "labs"
+
+    def source_labs(self) -> list[str]:
+        """Lab ids with a source notebook ``solutions/<lab>/<lab>.ipynb``, in course order."""
+        return sorted(p.parent.name for p in self.solutions.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+    def released_labs(self) -> list[str]:
+        return sorted(p.name for p in self.labs.iterdir() if p.is_dir()) if self.labs.is_dir() else []
+
+
+def load_config(**overrides: str) -> Config:
+    """The course's nbgrader configuration, with ``CourseDirectory`` traits overridden."""
+    config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+    for name, value in overrides.items():
+        setattr(config.CourseDirectory, name, value)
+    return config
+
+
+def generate(course: Course, lab: str, scratch: Path) -> Path:
+    """Generate ``lab``'s student version inside ``scratch`` and return its folder."""
+    shutil.copytree(course.solutions / lab, scratch / "solutions" / lab)
+    config = load_config(root=str(scratch), db_url=f"sqlite:///{scratch / 'gradebook.db'}")
+    result = NbGraderAPI(config=config).generate_assignment(lab, force=True, create=True)
+    if not result["success"]:
+        reason = (result.get("error") or result.get("log") or "no message").strip().splitlines()[-1]
+        raise ReleaseError(f"{lab}: nbgrader could not generate the student version: {reason}")
+    return scratch / "labs" / lab
+
+
+def release(course: Course, labs: Iterable[str] | None = None) -> list[str]:
+    """Regenerate ``labs/<lab>`` for each lab (default: all) and remove released labs without a source.
+
+    Returns one line per change made.
+    """
+    sources = course.source_labs()
+    changes = []
+    for lab in sources if labs is None else _known(labs, sources):
+        with tempfile.TemporaryDirectory(prefix=f"release-{lab}-") as scratch:
+            built = generate(course, lab, Path(scratch))
+            target = course.labs / lab
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(built, target)
+        changes.append(f"released {lab} -> {target.relative_to(course.root)}")
+    if labs is None:
+        for orphan in sorted(set(course.released_labs()) - set(sources)):
+            shutil.rmtree(course.labs / orphan)
+            changes.append(f"removed labs/{orphan}: it has no source in solutions/")
+    return changes
+
+
+def check(course: Course) -> list[str]:
+    """One line per lab whose ``labs/`` copy differs from what :func:`release` would write; [] if all agree."""
+    sources = course.source_labs()
+    problems = [f"{lab}: labs/{lab} has no source in solutions/" for lab in course.released_labs() if lab not in sources]
+    for lab in sources:
+        with tempfile.TemporaryDirectory(prefix=f"check-{lab}-") as scratch:
+            built = generate(course, lab, Path(scratch))
+            differences = _differences(built, course.labs / lab)
+        if differences:
+            problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
+    return problems
+
+
+def _known(labs: Iterable[str], sources: list[str]) -> list[str]:
+    unknown = [lab for lab in labs if lab not in sources]
+    if unknown:
+        raise ReleaseError(f"no source notebook for {', '.join(unknown)}; labs in solutions/: {', '.join(sources)}")
+    return list(labs)
+
+
+def _differences(expected: Path, actual: Path) -> list[str]:
+    """Paths (relative to the lab) that are missing, extra or different in ``actual``."""
+    if not actual.is_dir():
+        return ["the whole folder is missing and would be created"]
+    want = {p.relative_to(expected) for p in expected.rglob("*") if p.is_file()}
+    have = {p.relative_to(actual) for p in actual.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    changed = [p for p in want & have if not filecmp.cmp(expected / p, actual / p, shallow=False)]
+    return [str(p) for p in sorted(changed + list(want ^ have))]
