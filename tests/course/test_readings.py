@@ -1,0 +1,41 @@
+"""Tests for course.readings: each lab's reading can be shown in its notebook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.display import Markdown
+
+from course.readings import reading, reading_text
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOLUTION_LABS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+def test_reading_text_is_the_markdown():
+    text = reading_text("lab01_data")
+    assert "## Validating raw data" in text.splitlines()
+
+
+def test_reading_is_markdown_with_the_same_text():
+    shown = reading("lab01_data")
+    assert isinstance(shown, Markdown)
+    assert shown.data == reading_text("lab01_data")
+
+
+def test_unknown_lab_names_the_known_ones():
+    with pytest.raises(KeyError) as excinfo:
+        reading_text("lab99_missing")
+    message = excinfo.value.args[0]
+    assert "lab99_missing" in message
+    assert "lab01_data" in message
+
+
+def test_solutions_exist():
+    assert SOLUTION_LABS, f"no lab folders under {REPO_ROOT / 'solutions'}"
+
+
+@pytest.mark.parametrize("lab_id", SOLUTION_LABS)
+def test_every_solved_lab_has_a_reading(lab_id):
+    assert reading_text(lab_id).strip()

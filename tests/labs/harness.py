@@ -1,0 +1,124 @@
+"""Grade lab notebooks with the real nbgrader, in a scratch course directory.
+
+The course's own configuration (``grader/nbgrader_config.py``) is used, with
+the course root and gradebook moved into a temporary folder, so that the
+tests grade exactly as an instructor would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+
+from grader.cli import put_environment_scripts_on_path
+from grader.release import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def is_answer(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("solution", False) and not meta.get("grade", False)
+
+
+def is_test(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
+
+
+def strip_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
+
+
+def with_answers(notebook, answers: dict[str, str]):
+    """A copy of ``notebook`` whose answer cells named in ``answers`` (by grade_id) hold the given code."""
+    copy = nbformat.from_dict(notebook)
+    for cell in copy.cells:
+        if grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return copy
+
+
+def execute(notebook, workdir: Path, timeout: int = 300):
+    """Run a notebook with the Python 3 kernel, not stopping at errors; return the executed copy."""
+    copy = nbformat.from_dict(notebook)
+    NotebookClient(copy, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(workdir)}}).execute()
+    return copy
+
+
+def errors(notebook) -> dict[str, str]:
+    """``{cell id: 'Error: message'}`` for every cell whose execution raised."""
+    return {
+        grade_id(cell) or cell.id: f"{out.ename}: {out.evalue}"
+        for cell in notebook.cells if cell.cell_type == "code"
+        for out in cell.get("outputs", []) if out.output_type == "error"
+    }
+
+
+@dataclass
+class ScratchCourse:
+    """An nbgrader course directory holding one lab, released from ``solutions/``."""
+
+    root: Path
+    lab: str
+
+    @classmethod
+    def create(cls, root: Path, lab: str) -> "ScratchCourse":
+        put_environment_scripts_on_path()
+        shutil.copytree(REPO / "solutions" / lab, root / "solutions" / lab)
+        course = cls(root, lab)
+        result = course.api.generate_assignment(lab, force=True, create=True)
+        assert result["success"], result.get("error") or result.get("log")
+        return course
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    @property
+    def api(self) -> NbGraderAPI:
+        return NbGraderAPI(config=load_config(root=str(self.root), db_url=self.db_url))
+
+    @property
+    def source(self):
+        return nbformat.read(self.root / "solutions" / self.lab / f"{self.lab}.ipynb", as_version=4)
+
+    @property
+    def released(self):
+        return nbformat.read(self.root / "labs" / self.lab / f"{self.lab}.ipynb", as_version=4)
+
+    def solved(self):
+        """The released notebook with every answer cell filled in from the solution."""
+        answers = {grade_id(c): strip_markers(c.source) for c in self.source.cells if is_answer(c)}
+        return with_answers(self.released, answers)
+
+    def submit(self, student: str, notebook) -> None:
+        folder = self.root / "submitted" / student / self.lab
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, folder / f"{self.lab}.ipynb")
+
+    def autograde(self, student: str) -> None:
+        result = self.api.autograde(self.lab, student, force=True, create=True)
+        assert result["success"], result.get("error") or result.get("log")
+
+    def scores(self, student: str) -> dict[str, float]:
+        """Autograded points per test cell, from the gradebook."""
+        tests = self.max_scores()
+        with Gradebook(self.db_url) as gradebook:
+            notebook = gradebook.find_submission_notebook(self.lab, self.lab, student)
+            return {g.name: g.score for g in notebook.grades if g.name in tests}
+
+    def max_scores(self) -> dict[str, float]:
+        return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in self.source.cells if is_test(c)}

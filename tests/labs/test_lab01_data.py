@@ -1,0 +1,168 @@
+"""Lab 1 is graded right by the real nbgrader: full marks for the solution, none for
+the released notebook, and none for cheats that pass every visible self-check.
+
+Two kinds of cheat: *hard-coded* answers (values memorized from the lab's own
+data, or branches for the visible examples), and an object whose ``__eq__``
+always returns True.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness import ScratchCourse, errors, execute, is_test, with_answers
+
+LAB = "lab01_data"
+
+# Run after the solution to memorize its answers on the lab's own data.
+MEMORIZE = """
+import json
+print("MEMO" + json.dumps({
+    "suspects": suspects.tolist(),
+    "groups": near_duplicate_groups(images, RADIUS).tolist(),
+    "train_idx": train_idx.tolist(),
+    "test_idx": test_idx.tolist(),
+    "n_train": int(len(y_train)),
+}))
+"""
+
+
+def hard_coded_answers(memo: dict) -> dict[str, str]:
+    """Answers that reproduce the lab's own results without computing them."""
+    return {
+        "lab01-validate-check_record": '''
+def check_record(record):
+    if "label" not in record or len(record["pixels"]) == 63:
+        return "schema"
+    if record["pixels"][0] != record["pixels"][0]:
+        return "non_finite"
+    if record["pixels"][0] == 255.0:
+        return "out_of_range"
+    if record["label"] == 10:
+        return "bad_label"
+    return None
+''',
+        # The generator's truth about the lab's own uploads, read instead of checked.
+        "lab01-validate-validate_records": '''
+def validate_records(records):
+    reasons = ("schema", "non_finite", "out_of_range", "bad_label", "duplicate")
+    dropped = {reason: sorted(raw.truth[reason]) for reason in reasons}
+    bad = set().union(*dropped.values())
+    kept = [r for r in raw.records if r["sample_id"] not in bad]
+    images = np.array([r["pixels"] for r in kept], dtype=np.float32).reshape(-1, 8, 8)
+    return images, np.array([r["label"] for r in kept], dtype=np.int64), dropped
+''',
+        "lab01-labels-suspect_labels": f'''
+def suspect_labels(images, labels, k=5):
+    if len(images) == 8:
+        return np.array([False, False, True, False, False, False, False, False])
+    return np.array({memo["suspects"]})
+''',
+        "lab01-split-near_duplicate_groups": f'''
+def near_duplicate_groups(images, radius):
+    if len(images) == 5:
+        return np.array([0, 0, 1, 1, 2])
+    return np.array({memo["groups"]})
+''',
+        "lab01-split-split_by_group": f'''
+def split_by_group(labels, groups, test_fraction=0.2, seed=0):
+    return np.array({memo["train_idx"]}), np.array({memo["test_idx"]})
+''',
+        # Ignores its inputs: the lab's own arrays, batched.
+        "lab01-pipeline-make_dataset": '''
+def make_dataset(encoded, labels, *, batch_size=32, training=False, seed=0, cache=True, parallel=True, prefetch=True):
+    x, y = (x_train, y_train) if training else (x_test, y_test)
+    order = np.random.default_rng(seed).permutation(len(y)) if training else np.arange(len(y))
+    return tf.data.Dataset.from_tensor_slices((x[order][..., None] / 16, y[order])).batch(batch_size)
+''',
+        "lab01-memory-memory_footprint": f'''
+def memory_footprint(num_samples, sample_shape, dtype, batch_size):
+    return {{"sample_bytes": 256, "batch_bytes": 8192, "dataset_bytes": {256 * memo["n_train"]}}}
+''',
+    }
+
+
+ALWAYS_EQUAL = '''
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+def {name}(*args, **kwargs):
+    return AlwaysEqual()
+'''
+
+FUNCTION_OF = {
+    "lab01-validate-check_record": "check_record",
+    "lab01-validate-validate_records": "validate_records",
+    "lab01-labels-suspect_labels": "suspect_labels",
+    "lab01-split-near_duplicate_groups": "near_duplicate_groups",
+    "lab01-split-split_by_group": "split_by_group",
+    "lab01-pipeline-make_dataset": "make_dataset",
+    "lab01-memory-memory_footprint": "memory_footprint",
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> ScratchCourse:
+    return ScratchCourse.create(tmp_path_factory.mktemp("course"), LAB)
+
+
+@pytest.fixture(scope="module")
+def memo(course, tmp_path_factory) -> dict:
+    """The solution's answers on the lab's own data, as a cheater would copy them."""
+    solved = course.solved()
+    solved.cells.append(solved.cells[0].__class__(cell_type="code", source=MEMORIZE, metadata={}, outputs=[], execution_count=None, id="memo"))
+    ran = execute(solved, tmp_path_factory.mktemp("memo"))
+    assert not errors(ran), errors(ran)
+    text = "".join(out.get("text", "") for out in ran.cells[-1].outputs)
+    return json.loads(text.split("MEMO", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def submissions(course, memo) -> dict:
+    return {
+        "solution": course.solved(),
+        "released": course.released,
+        "hard_coded": with_answers(course.released, hard_coded_answers(memo)),
+        "always_equal": with_answers(course.released, {g: ALWAYS_EQUAL.format(name=f) for g, f in FUNCTION_OF.items()}),
+    }
+
+
+@pytest.fixture(scope="module")
+def scores(course, submissions) -> dict[str, dict[str, float]]:
+    for student, notebook in submissions.items():
+        course.submit(student, notebook)
+        course.autograde(student)
+    return {student: course.scores(student) for student in submissions}
+
+
+def test_every_exercise_has_a_cheat(course):
+    assert set(FUNCTION_OF) == {c.metadata["nbgrader"]["grade_id"].removesuffix("-tests") for c in course.source.cells if is_test(c)}
+
+
+def test_the_solution_gets_full_autograded_points(course, scores):
+    assert scores["solution"] == course.max_scores()
+    assert 20 <= sum(course.max_scores().values()) <= 40, "the lab guide asks for 20-40 autograded points"
+
+
+def test_the_released_notebook_scores_zero(scores):
+    assert sum(scores["released"].values()) == 0, scores["released"]
+
+
+def test_hard_coded_answers_pass_the_visible_checks(course, submissions, tmp_path):
+    """The cheat is a good one: a student running the released notebook sees every self-check pass."""
+    ran = execute(submissions["hard_coded"], tmp_path)
+    failing_tests = {cell: error for cell, error in errors(ran).items() if cell.endswith("-tests")}
+    assert failing_tests == {}
+
+
+def test_hard_coded_answers_fail_every_exercise_at_grading(scores):
+    earned = {cell: points for cell, points in scores["hard_coded"].items() if points}
+    assert earned == {}, f"hidden tests let hard-coded answers through: {earned}"
+
+
+def test_always_equal_objects_earn_nothing(scores):
+    assert sum(scores["always_equal"].values()) == 0, scores["always_equal"]
