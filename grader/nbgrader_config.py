@@ -16,7 +16,11 @@ c.CourseDirectory.course_id = "ml-systems-labs"
 c.CourseDirectory.root = repo
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
+# Everything an instructor's grading produces stays in the git-ignored grading/.
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(repo, "grading", "gradebook.db")
+c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 
 # What students see where a solution was: a clear stub that fails loudly.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

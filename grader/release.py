@@ -1,9 +1,10 @@
 """Generate ``labs/`` from ``solutions/`` with nbgrader, and check that they agree.
 
-Both commands build the student version of each lab the same way -- with
-nbgrader's ``generate_assignment``, in a scratch course directory with a
-throw-away gradebook -- so that ``check`` compares ``labs/`` with exactly what
-``release`` would write, and neither leaves a gradebook in the repository.
+Both commands build the student version of each lab the same way, with
+nbgrader's ``generate_assignment``. ``release`` runs it in the course itself,
+so the lab is also recorded in the instructor's gradebook (``grading/``, git
+ignored) and plain ``nbgrader autograde`` can grade it; ``check`` runs it in a
+scratch course directory with a throw-away gradebook and compares.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ class Course:
         """Lab ids with a source notebook ``solutions/<lab>/<lab>.ipynb``, in course order."""
         return sorted(p.parent.name for p in self.solutions.glob("*/*.ipynb") if p.stem == p.parent.name)
 
+    @property
+    def gradebook_url(self) -> str:
+        return f"sqlite:///{self.root / 'grading' / 'gradebook.db'}"
+
     def released_labs(self) -> list[str]:
         return sorted(p.name for p in self.labs.iterdir() if p.is_dir()) if self.labs.is_dir() else []
 
@@ -55,15 +60,14 @@ def load_config(**overrides: str) -> Config:
     return config
 
 
-def generate(course: Course, lab: str, scratch: Path) -> Path:
-    """Generate ``lab``'s student version inside ``scratch`` and return its folder."""
-    shutil.copytree(course.solutions / lab, scratch / "solutions" / lab)
-    config = load_config(root=str(scratch), db_url=f"sqlite:///{scratch / 'gradebook.db'}")
+def generate(lab: str, root: Path, db_url: str) -> Path:
+    """Generate ``lab``'s student version from ``root/solutions`` into ``root/labs``; return its folder."""
+    config = load_config(root=str(root), db_url=db_url)
     result = NbGraderAPI(config=config).generate_assignment(lab, force=True, create=True)
     if not result["success"]:
         reason = (result.get("error") or result.get("log") or "no message").strip().splitlines()[-1]
         raise ReleaseError(f"{lab}: nbgrader could not generate the student version: {reason}")
-    return scratch / "labs" / lab
+    return root / "labs" / lab
 
 
 def release(course: Course, labs: Iterable[str] | None = None) -> list[str]:
@@ -73,13 +77,9 @@ def release(course: Course, labs: Iterable[str] | None = None) -> list[str]:
     """
     sources = course.source_labs()
     changes = []
+    (course.root / "grading").mkdir(exist_ok=True)
     for lab in sources if labs is None else _known(labs, sources):
-        with tempfile.TemporaryDirectory(prefix=f"release-{lab}-") as scratch:
-            built = generate(course, lab, Path(scratch))
-            target = course.labs / lab
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(built, target)
+        target = generate(lab, course.root, course.gradebook_url)
         changes.append(f"released {lab} -> {target.relative_to(course.root)}")
     if labs is None:
         for orphan in sorted(set(course.released_labs()) - set(sources)):
@@ -94,7 +94,8 @@ def check(course: Course) -> list[str]:
     problems = [f"{lab}: labs/{lab} has no source in solutions/" for lab in course.released_labs() if lab not in sources]
     for lab in sources:
         with tempfile.TemporaryDirectory(prefix=f"check-{lab}-") as scratch:
-            built = generate(course, lab, Path(scratch))
+            shutil.copytree(course.solutions / lab, Path(scratch) / "solutions" / lab)
+            built = generate(lab, Path(scratch), f"sqlite:///{Path(scratch) / 'gradebook.db'}")
             differences = _differences(built, course.labs / lab)
         if differences:
             problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")

@@ -105,7 +105,7 @@ class ScratchCourse:
         return with_answers(self.released, answers)
 
     def submit(self, student: str, notebook) -> None:
-        folder = self.root / "submitted" / student / self.lab
+        folder = self.root / load_config().CourseDirectory.submitted_directory / student / self.lab
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, folder / f"{self.lab}.ipynb")
 
