@@ -2,12 +2,14 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# Jupyter refuses to run as root (containers, CI) unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 STAMP  := $(VENV)/.installed
 
 .PHONY: lab test release check clean
 
 lab: $(STAMP)  ## Open JupyterLab on the student notebooks.
-	$(BIN)/jupyter lab --ServerApp.root_dir=labs
+	$(BIN)/jupyter lab --ServerApp.root_dir=labs $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)  ## The whole suite: course library, lab pipeline, nbval, real nbgrader grading.
 	$(BIN)/python -m pytest

@@ -88,6 +88,8 @@ def raw_digit_records(seed: int = 0, n: int | None = None) -> RawDigits:
             hit[int(i)] = name
         start += count[name]
     clean = [int(i) for i in victims[start:]]
+    if len(clean) < count["duplicate"] + count["near_duplicate"]:
+        raise ValueError(f"n={n} is too small to hold every kind of defect: use n >= 10")
 
     records = []
     for i, (px, label) in enumerate(zip(pixels, labels)):
