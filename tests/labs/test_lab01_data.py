@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from nbformat.v4 import new_code_cell
 
 from harness import ScratchCourse, errors, execute, is_test, with_answers
 
@@ -114,7 +115,7 @@ def course(tmp_path_factory) -> ScratchCourse:
 def memo(course, tmp_path_factory) -> dict:
     """The solution's answers on the lab's own data, as a cheater would copy them."""
     solved = course.solved()
-    solved.cells.append(solved.cells[0].__class__(cell_type="code", source=MEMORIZE, metadata={}, outputs=[], execution_count=None, id="memo"))
+    solved.cells.append(new_code_cell(MEMORIZE))
     ran = execute(solved, tmp_path_factory.mktemp("memo"))
     assert not errors(ran), errors(ran)
     text = "".join(out.get("text", "") for out in ran.cells[-1].outputs)
