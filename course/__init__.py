@@ -10,7 +10,7 @@ Modules, one job each:
 - :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;
-- :mod:`course.readings` -- each lab's reading, shown inside the notebook.
+- :mod:`course.reader`   -- each lab's reading, shown inside the notebook.
 """
 
 from course import quiet
@@ -18,6 +18,6 @@ from course import quiet
 quiet.configure()
 
 from course.quiet import import_tensorflow  # noqa: E402
-from course.readings import reading  # noqa: E402
+from course.reader import reading  # noqa: E402
 
 __all__ = ["import_tensorflow", "reading"]

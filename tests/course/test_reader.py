@@ -1,4 +1,4 @@
-"""Tests for course.readings: each lab's reading can be shown in its notebook."""
+"""Tests for course.reader: each lab's reading can be shown in its notebook."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from IPython.display import Markdown
 
-from course.readings import reading, reading_text
+from course.reader import reading, reading_text
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_LABS = sorted(p.name for p in (REPO_ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
