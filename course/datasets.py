@@ -12,8 +12,9 @@ against the truth.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -53,15 +54,22 @@ class RawDigits:
 
     records: list[dict]
     truth: dict[str, set[str]]
-    near_duplicate_of: dict[str, str] = field(default_factory=dict)
+    near_duplicate_of: dict[str, str]
 
 
 def load_digits() -> Digits:
-    """The 1,797 bundled digits, unmodified."""
+    """The 1,797 bundled digits, unmodified (fresh arrays: callers may edit them)."""
+    images, labels = _bundled_digits()
+    return Digits(images.copy(), labels.copy())
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Parse scikit-learn's bundled CSV once per process: labs and tests build many raw variants."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
-    return Digits(bunch.images.astype(np.uint8), bunch.target.astype(np.int64))
+    return bunch.images.astype(np.uint8), bunch.target.astype(np.int64)
 
 
 def raw_digit_records(seed: int = 0, n: int | None = None) -> RawDigits:
