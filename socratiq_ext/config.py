@@ -1,0 +1,118 @@
+"""Where the tutor keeps its state and which LLM, if any, it talks to.
+
+Settings come from the environment first, then from ``$SOCRATIQ_HOME/config.toml``,
+so a student can switch servers for one kernel without editing a file::
+
+    [llm]
+    base_url = "http://127.0.0.1:11434/v1"   # any OpenAI-compatible server: Ollama, vLLM, llama.cpp
+    model = "llama3.2"
+    api_key = "..."                          # or SOCRATIQ_API_KEY / OPENAI_API_KEY
+    timeout = 20                             # seconds per request
+    max_retries = 1
+
+    [tutor]
+    hint_budget = 6                          # hints per exercise and hour; leave out for no limit
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import platformdirs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_MODEL = "gpt-4o-mini"
+# Local servers (Ollama, llama.cpp) ignore the key, but the openai client refuses to start without one.
+KEYLESS = "no-key-needed"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """How to reach an OpenAI-compatible server. The key is kept out of ``repr``."""
+
+    base_url: str | None
+    model: str
+    api_key: str = field(repr=False)
+    timeout: float = 20.0
+    max_retries: int = 1
+
+    def describe(self) -> str:
+        """One line for the panel, naming the server but never the key (nor credentials in the URL)."""
+        if not self.base_url:
+            return f"{self.model} at api.openai.com"
+        url = urlsplit(self.base_url)
+        return f"{self.model} at {url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
+
+
+@dataclass(frozen=True)
+class TutorConfig:
+    """Everything the tutor is told by its user: the LLM (None: offline) and the hint budget."""
+
+    home: Path
+    llm: LLMConfig | None = None
+    hint_budget: int | None = None
+
+    @property
+    def progress_path(self) -> Path:
+        return self.home / "progress.sqlite3"
+
+
+def socratiq_home(env: Mapping[str, str] = os.environ) -> Path:
+    """``$SOCRATIQ_HOME``, or the per-user data directory of the platform."""
+    return Path(env.get("SOCRATIQ_HOME") or platformdirs.user_data_dir("socratiq", appauthor=False))
+
+
+def load_config(env: Mapping[str, str] = os.environ) -> TutorConfig:
+    """Read the environment and the config file; raise :class:`ConfigError` on a bad value."""
+    home = socratiq_home(env)
+    file = _read_file(home / "config.toml")
+    llm_file, tutor_file = file.get("llm", {}), file.get("tutor", {})
+
+    def setting(env_name: str, key: str, table: Mapping = llm_file):
+        return env.get(env_name) or table.get(key)
+
+    base_url = setting("SOCRATIQ_BASE_URL", "base_url")
+    api_key = setting("SOCRATIQ_API_KEY", "api_key") or env.get("OPENAI_API_KEY")
+    llm = None
+    if base_url or api_key:
+        llm = LLMConfig(
+            base_url=base_url,
+            model=setting("SOCRATIQ_MODEL", "model") or DEFAULT_MODEL,
+            api_key=api_key or KEYLESS,
+            timeout=_number("timeout", setting("SOCRATIQ_TIMEOUT", "timeout") or 20.0, float),
+            max_retries=_number("max_retries", setting("SOCRATIQ_MAX_RETRIES", "max_retries") or 1, int),
+        )
+    budget = setting("SOCRATIQ_HINT_BUDGET", "hint_budget", tutor_file)
+    return TutorConfig(home=home, llm=llm, hint_budget=None if budget is None else _number("hint_budget", budget, int))
+
+
+def _read_file(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML ({error}): fix it or move it aside") from None
+
+
+def _number(name: str, value, kind: type):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"SocratiQ setting {name}={value!r} is not a {kind.__name__}: fix it in the environment or config.toml") from None
+    if number < 0:
+        raise ConfigError(f"SocratiQ setting {name}={value!r} must not be negative")
+    return number

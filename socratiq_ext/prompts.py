@@ -1,0 +1,103 @@
+"""The messages sent to the LLM for each action.
+
+Every prompt carries the system brief from :mod:`socratiq_ext.guardrails` and the
+course material to ground the answer in; whatever comes from the student (code,
+errors, questions) is wrapped in tags that the brief declares to be data.
+"""
+
+from __future__ import annotations
+
+import json
+
+from socratiq_ext.content import KINDS, Exercise, LabContent
+from socratiq_ext.context import ErrorInfo
+from socratiq_ext.guardrails import system_prompt
+from socratiq_ext.retrieval import Passage
+
+# The JSON a generated quiz question must match before a student sees it.
+QUESTION_SCHEMA = {
+    "type": "object",
+    "required": ["kind", "prompt", "answer", "explanation", "section", "topic", "objective"],
+    "properties": {
+        "kind": {"enum": list(KINDS)},
+        "prompt": {"type": "string", "minLength": 10, "maxLength": 600},
+        "choices": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 2, "maxItems": 6},
+        "answer": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "boolean"},
+                             {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]},
+        "explanation": {"type": "string", "minLength": 10, "maxLength": 800},
+        "section": {"type": "string"},
+        "topic": {"type": "string", "minLength": 2, "maxLength": 40},
+        "objective": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _tagged(tag: str, text: str) -> str:
+    # A student cannot close our tag early to smuggle in instructions.
+    return f"<{tag}>\n{text.replace(f'</{tag}>', '')}\n</{tag}>"
+
+
+def _messages(content: LabContent, user: str, avoid: tuple[str, ...] = ()) -> list[dict]:
+    return [{"role": "system", "content": system_prompt(_title(content), avoid)}, {"role": "user", "content": user}]
+
+
+def _title(content: LabContent) -> str:
+    return f"lab `{content.lab}`"
+
+
+def hint_messages(content: LabContent, exercise: Exercise, level: int, code: str, error: ErrorInfo | None) -> list[dict]:
+    parts = [
+        f"The student asked for hint {level + 1} of 4 on the exercise “{exercise.title}” (`{exercise.function}`).",
+        f"They were just shown this authored hint: {exercise.ladder[level]}",
+        "Add one Socratic question or observation about *their* code below that moves them one step further,"
+        " at the same level of detail as the hint. Do not repeat the hint.",
+        f"Course material (section “{exercise.section}”):\n{content.section(exercise.section).text}",
+        _tagged("student_code", code or "(no code run yet)"),
+    ]
+    if error is not None:
+        parts.append(_tagged("student_error", error.summary()))
+    return _messages(content, "\n\n".join(parts), exercise.avoid)
+
+
+def explain_messages(content: LabContent, error: ErrorInfo, exercise: Exercise | None, plain: str) -> list[dict]:
+    parts = [
+        "Explain this error to the student in plain words: what it means, the likely cause in their code, and"
+        " the question they should ask themselves next. Do not fix the code for them.",
+        f"The course's own explanation, to build on:\n{plain}",
+        _tagged("student_error", error.summary()),
+        _tagged("student_code", error.cell or "(not available)"),
+    ]
+    if exercise is not None:
+        parts.insert(1, f"The error comes from the exercise “{exercise.title}” (`{exercise.function}`).")
+    return _messages(content, "\n\n".join(parts), exercise.avoid if exercise else ())
+
+
+def ask_messages(content: LabContent, question: str, passages: list[Passage], avoid: tuple[str, ...]) -> list[dict]:
+    material = "\n\n".join(f"[{p.citation}]\n{p.text}" for p in passages) or "(nothing in the course matches)"
+    parts = [
+        "Answer the student's question from the course material below and name the section you used."
+        " If the material does not cover it, say so and point to the closest section.",
+        f"Course material:\n{material}",
+        _tagged("student_question", question),
+    ]
+    return _messages(content, "\n\n".join(parts), avoid)
+
+
+def quiz_messages(content: LabContent, seen_prompts: list[str]) -> list[dict]:
+    sections = [s for s in content.sections if s.source != "Syllabus"]
+    example = {
+        "kind": "multiple_choice", "prompt": "...", "choices": ["...", "...", "..."], "answer": 1,
+        "explanation": "...", "section": sections[0].title, "topic": "...", "objective": next(iter(content.objectives)),
+    }
+    parts = [
+        "Write one new quiz question that tests understanding (reasoning, often with numbers), not recall.",
+        f"Answer with one JSON object only, shaped like: {json.dumps(example)}",
+        f"kind is one of {list(KINDS)}. answer is the 0-based index of the right choice (multiple_choice), true or"
+        " false (true_false, no choices), or a list of accepted short answers (short_answer, no choices).",
+        f"section must be one of: {json.dumps([s.title for s in sections])}.",
+        f"objective must be one of: {json.dumps(list(content.objectives))}.",
+        "Do not repeat these questions: " + json.dumps(seen_prompts[-10:]),
+        "Course material:\n" + "\n\n".join(f"## {s.title}\n{s.text}" for s in sections),
+    ]
+    return _messages(content, "\n\n".join(parts))
