@@ -18,6 +18,8 @@ from socratiq_ext.config import LLMConfig
 # After the server could not be reached, answer offline at once for a while instead of
 # making every click wait for a timeout.
 COOL_DOWN_S = 30.0
+# A whole reply may take this many times the per-request timeout.
+REPLY_DEADLINE_FACTOR = 3
 
 
 class LLMUnavailable(RuntimeError):
@@ -41,7 +43,8 @@ class ChatBackend:
     def stream(self, messages: list[dict], stop: threading.Event | None = None) -> Iterator[str]:
         """Yield the reply's text as it arrives; raise :class:`LLMUnavailable` on any failure."""
         self._check_cool_down()
-        started = False
+        # The client's timeout bounds each read; a reply that trickles in slowly is bounded here.
+        deadline, started = time.monotonic() + REPLY_DEADLINE_FACTOR * self.config.timeout, False
         try:
             response = self._client.chat.completions.create(model=self.config.model, messages=messages, stream=True)
             with response:
@@ -49,8 +52,12 @@ class ChatBackend:
                     started = True
                     if stop is not None and stop.is_set():
                         return
+                    if time.monotonic() > deadline:
+                        raise LLMUnavailable(f"the LLM ({self.config.describe()}) took too long to finish its reply")
                     if chunk.choices and chunk.choices[0].delta.content:
                         yield chunk.choices[0].delta.content
+        except LLMUnavailable:
+            raise
         except Exception as error:  # noqa: BLE001 - every failure becomes one line, never a traceback
             if started and isinstance(error, self._openai.APIConnectionError):
                 raise LLMUnavailable(f"the LLM ({self.config.describe()}) dropped the connection mid-reply: try again") from None

@@ -173,3 +173,12 @@ def test_errors_are_explained_with_the_llm_grounded_in_the_catalogue(online_tuto
     assert reply.grade_id == "lab01-validate-validate_records" and reply.text.startswith("The check expected")
     user = llm.requests[-1]["body"]["messages"][1]["content"]
     assert online_tutor.content.errors["AssertionError"]["plain"].strip() in user and "<student_error>" in user
+
+
+def test_a_reply_that_trickles_in_forever_is_cut_off(home, llm):
+    tutor = Tutor("lab01_data", config=online_config(home, llm, timeout=0.2))
+    llm.script(Reply("slow " * 100, chunk_size=5, delay=0.05))  # each read is in time, the whole is not
+    started = time.monotonic()
+    reply = tutor.ask("why cache before augment?")
+    assert "took too long" in reply.notice and reply.offline
+    assert time.monotonic() - started < 2
