@@ -43,6 +43,31 @@ class CellRun:
     error: ErrorInfo | None = None
 
 
+HISTORY_LENGTH = 200
+
+
+class CellRecorder:
+    """Listens to IPython's ``post_run_cell`` event and keeps the last cells run and how they ended."""
+
+    def __init__(self, shell):
+        self.history: list[CellRun] = [CellRun(source) for source in shell.user_ns.get("In", [])[1:]]
+
+    def post_run_cell(self, result) -> None:
+        error = result.error_in_exec or result.error_before_exec
+        source = result.info.raw_cell if result.info is not None else ""
+        self.history.append(CellRun(source, ErrorInfo.from_exception(error, source) if error else None))
+        del self.history[:-HISTORY_LENGTH]
+
+
+# The kernel's recorder, once the extension is loaded: tutors made in the kernel share its history.
+recorder: CellRecorder | None = None
+
+
+def kernel_history() -> list[CellRun]:
+    """The cells this kernel ran since the extension was loaded (empty outside a kernel)."""
+    return recorder.history if recorder is not None else []
+
+
 def detect_lab(known: Sequence[str], env=os.environ, cwd: Path | None = None) -> str | None:
     """The lab of the running notebook: JupyterLab's session name, else the kernel's folder."""
     candidates = [Path(env.get("JPY_SESSION_NAME", "")).stem, (cwd or Path.cwd()).name]

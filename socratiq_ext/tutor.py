@@ -19,7 +19,7 @@ from functools import cached_property
 from socratiq_ext import offline, prompts
 from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
-from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, notebook_path
+from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
 from socratiq_ext.guardrails import ReplyGuard, is_injection
 from socratiq_ext.llm import ChatBackend, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
@@ -67,7 +67,7 @@ class Tutor:
         self.lab = lab
         self.content: LabContent = load_lab(lab)
         self.config = config or load_config()
-        self.history = history if history is not None else []
+        self.history = history if history is not None else kernel_history()
         self.locator = ExerciseLocator(self.content, notebook_path(lab))
         self.backend = ChatBackend(self.config.llm) if self.config.llm else None
         self._store = store
