@@ -71,3 +71,20 @@ def test_an_unknown_lab_is_one_line_in_the_cell(kernel):
     assert reply["status"] == "ok"
     text = "".join(m["content"].get("text", "") for m in outputs)
     assert text.startswith("SocratiQ: ") and text.count("\n") == 1 and "lab01_data" in text
+
+
+def test_a_click_streams_widget_updates_out_of_the_kernel(kernel):
+    """The reply is written from a worker thread: its updates must still reach the front end."""
+    client, _ = kernel
+    run(client, "%load_ext socratiq_ext")
+    updates = []
+
+    def hook(msg):
+        if msg["msg_type"] == "comm_msg":
+            updates.append(json.dumps(msg["content"]["data"].get("state", {})))
+
+    code = "from socratiq_ext import Tutor\nfrom socratiq_ext.panel import TutorPanel\np = TutorPanel(Tutor())\np.hint_button.click()\np.wait(10)"
+    reply = client.execute_interactive(code, timeout=60, output_hook=hook)
+    assert reply["content"]["status"] == "ok"
+    assert any("Hint 1/4" in update for update in updates), "the hint reached the front end as a widget update"
+    assert any('"disabled": false' in update for update in updates), "the buttons were enabled again"
