@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from socratiq_ext import Tutor
-from socratiq_ext.config import LLMConfig, TutorConfig
-from support.llm_server import ChatServer
+# The tests' LLM server lives in tests/support. That folder, not tests/ itself, goes on the path:
+# tests/course would shadow the course package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+
+from llm_server import ChatServer  # noqa: E402
+from online import online_config  # noqa: E402
+from socratiq_ext import Tutor  # noqa: E402
+from socratiq_ext.config import TutorConfig  # noqa: E402
 
 LAB = "lab01_data"
-KEY = "sk-test-0123456789-SECRET"
 
 
 @pytest.fixture(autouse=True)
@@ -36,11 +43,6 @@ def offline_tutor(home) -> Tutor:
 def llm():
     with ChatServer(api_key=KEY) as server:
         yield server
-
-
-def online_config(home, server: ChatServer, **llm) -> TutorConfig:
-    settings = dict(base_url=server.base_url, model="tutor-test", api_key=KEY, timeout=2.0, max_retries=0) | llm
-    return TutorConfig(home=home, llm=LLMConfig(**settings))
 
 
 @pytest.fixture

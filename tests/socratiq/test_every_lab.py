@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import online_config
+from online import online_config
 from socratiq_ext import Tutor
 from socratiq_ext.config import TutorConfig
 from socratiq_ext.content import known_labs
 from socratiq_ext.context import ErrorInfo
 from socratiq_ext.offline import OFFLINE
-from support.llm_server import Reply
+from llm_server import Reply
 from test_content import LABS
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from socratiq_ext.context import CellRun, ErrorInfo
 from socratiq_ext.panel import TABS, TutorPanel
-from support.llm_server import Fail, Reply
+from llm_server import Fail, Reply
 
 
 @pytest.fixture

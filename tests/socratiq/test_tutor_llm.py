@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from conftest import KEY, online_config
+from online import KEY, online_config
 from socratiq_ext import Tutor
 from socratiq_ext.context import CellRun, ErrorInfo
 from socratiq_ext.guardrails import MASK, REMOVED
-from support.llm_server import Fail, Hangup, Malformed, Reply, Stall
+from llm_server import Fail, Hangup, Malformed, Reply, Stall
 
 SPLIT = "lab01-split-split_by_group"
 LEAK = "Here you go:\n```python\ndef split_by_group(labels, groups, test_fraction, seed):\n    return folds\n```\nDone."
@@ -108,7 +108,7 @@ def test_a_wrong_key_is_never_shown_even_when_the_server_echoes_it(home, llm, ca
 
 
 def test_after_the_server_is_gone_answers_come_offline_at_once(home):
-    from support.llm_server import ChatServer
+    from llm_server import ChatServer
 
     with ChatServer() as server:
         config = online_config(home, server)

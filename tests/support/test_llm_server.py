@@ -24,7 +24,7 @@ import httpx2
 import openai
 import pytest
 
-from support.llm_server import ChatServer, Fail, Hangup, Malformed, Reply, Stall
+from llm_server import ChatServer, Fail, Hangup, Malformed, Reply, Stall
 
 KEY = "sk-test-key"
 MESSAGES = [{"role": "user", "content": "Why does my model overfit?"}]
