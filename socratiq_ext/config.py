@@ -79,7 +79,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> TutorConfig:
     """Read the environment and the config file; raise :class:`ConfigError` on a bad value."""
     home = socratiq_home(env)
     file = _read_file(home / "config.toml")
-    llm_file, tutor_file = file.get("llm", {}), file.get("tutor", {})
+    llm_file, tutor_file = _table(file, "llm"), _table(file, "tutor")
 
     def setting(env_name: str, key: str, table: Mapping = llm_file):
         return env.get(env_name) or table.get(key)
@@ -89,14 +89,40 @@ def load_config(env: Mapping[str, str] = os.environ) -> TutorConfig:
     llm = None
     if base_url or api_key:
         llm = LLMConfig(
-            base_url=base_url,
-            model=setting("SOCRATIQ_MODEL", "model") or DEFAULT_MODEL,
-            api_key=api_key or KEYLESS,
+            base_url=None if base_url is None else _url(base_url),
+            model=_text("model", setting("SOCRATIQ_MODEL", "model") or DEFAULT_MODEL),
+            api_key=_text("api_key", api_key or KEYLESS),
             timeout=_number("timeout", setting("SOCRATIQ_TIMEOUT", "timeout") or 20.0, float),
             max_retries=_number("max_retries", setting("SOCRATIQ_MAX_RETRIES", "max_retries") or 1, int),
         )
     budget = setting("SOCRATIQ_HINT_BUDGET", "hint_budget", tutor_file)
     return TutorConfig(home=home, llm=llm, hint_budget=None if budget is None else _number("hint_budget", budget, int))
+
+
+def _table(file: dict, name: str) -> dict:
+    table = file.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"config.toml: [{name}] must be a table of settings, not {table!r}")
+    return table
+
+
+def _text(name: str, value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"SocratiQ setting {name} must be a non-empty string: fix it in the environment or config.toml")
+    return value.strip()
+
+
+def _url(value) -> str:
+    url = urlsplit(_text("base_url", value))
+    try:
+        url.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(
+            f"SocratiQ setting base_url={value!r} is not an http(s) URL: use e.g. http://127.0.0.1:11434/v1"
+        )
+    return value.strip()
 
 
 def _read_file(path: Path) -> dict:

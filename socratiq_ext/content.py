@@ -102,11 +102,8 @@ class LabContent:
     sections: tuple[Section, ...]
     errors: dict[str, dict[str, str]] = field(repr=False)
 
-    def exercise_for(self, name: str) -> Exercise | None:
-        """The exercise whose function is ``name``, if any."""
-        return next((e for e in self.exercises.values() if e.function == name), None)
-
     def section(self, title: str) -> Section:
+        """The section of the reading with this heading."""
         return next(s for s in self.sections if s.title == title)
 
 
@@ -148,18 +145,18 @@ def load_lab(lab: str) -> LabContent:
             ladder=tuple(entry[level].strip() for level in LEVELS),
             avoid=tuple(entry.get("avoid", ())),
         )
-    questions = tuple(_question(f"quizzes/{lab}.toml", q, titles, set(objectives)) for q in quizzes.get("questions", ()))
+    questions = tuple(
+        parse_question(q, titles, set(objectives), where=f"quizzes/{lab}.toml") for q in quizzes.get("questions", ())
+    )
     if len({q.id for q in questions}) != len(questions):
         raise ContentError(f"quizzes/{lab}.toml: question ids must be unique")
     return LabContent(lab, exercises, objectives, questions, sections + _syllabus(), error_catalog())
 
 
-def parse_question(entry: dict, sections: set[str], objectives: set[str], origin: str = "bank") -> Question:
+def parse_question(
+    entry: dict, sections: set[str], objectives: set[str], origin: str = "bank", where: str = "question"
+) -> Question:
     """Build a question from a bank entry or an LLM's JSON, raising ContentError if it is unusable."""
-    return _question("question", entry, sections, objectives, origin)
-
-
-def _question(where: str, entry: dict, sections: set[str], objectives: set[str], origin: str = "bank") -> Question:
     where = f"{where} [{entry.get('id', '?')}]"
     kind = entry.get("kind")
     answer, choices = entry.get("answer"), tuple(entry.get("choices", ()))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ast
 import os
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 from socratiq_ext.content import LabContent
 
@@ -39,6 +40,8 @@ class ErrorInfo:
 
 @dataclass(frozen=True)
 class CellRun:
+    """One cell the kernel ran, and its error if it failed."""
+
     source: str
     error: ErrorInfo | None = None
 
@@ -49,10 +52,10 @@ HISTORY_LENGTH = 200
 class CellRecorder:
     """Listens to IPython's ``post_run_cell`` event and keeps the last cells run and how they ended."""
 
-    def __init__(self, shell):
+    def __init__(self, shell: InteractiveShell):
         self.history: list[CellRun] = [CellRun(source) for source in shell.user_ns.get("In", [])[1:]]
 
-    def post_run_cell(self, result) -> None:
+    def post_run_cell(self, result: ExecutionResult) -> None:
         error = result.error_in_exec or result.error_before_exec
         source = result.info.raw_cell if result.info is not None else ""
         self.history.append(CellRun(source, ErrorInfo.from_exception(error, source) if error else None))
@@ -68,13 +71,13 @@ def kernel_history() -> list[CellRun]:
     return recorder.history if recorder is not None else []
 
 
-def detect_lab(known: Sequence[str], env=os.environ, cwd: Path | None = None) -> str | None:
+def detect_lab(known: Sequence[str], env: Mapping[str, str] = os.environ, cwd: Path | None = None) -> str | None:
     """The lab of the running notebook: JupyterLab's session name, else the kernel's folder."""
     candidates = [Path(env.get("JPY_SESSION_NAME", "")).stem, (cwd or Path.cwd()).name]
     return next((c for c in candidates if c in known), None)
 
 
-def notebook_path(lab: str, env=os.environ, cwd: Path | None = None) -> Path | None:
+def notebook_path(lab: str, env: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path | None:
     """The student's notebook file, if the kernel can see it."""
     session = Path(env.get("JPY_SESSION_NAME", ""))
     for path in (session, (cwd or Path.cwd()) / f"{lab}.ipynb"):

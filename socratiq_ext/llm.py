@@ -63,9 +63,11 @@ class ChatBackend:
                 raise LLMUnavailable(f"the LLM ({self.config.describe()}) dropped the connection mid-reply: try again") from None
             raise LLMUnavailable(self._describe(error)) from None
 
-    def complete_json(self, messages: list[dict]) -> dict:
+    def complete_json(self, messages: list[dict], stop: threading.Event | None = None) -> dict:
         """A whole reply parsed as a JSON object (the first ``{...}`` in it, as models like to add prose)."""
-        text = "".join(self.stream(messages))
+        text = "".join(self.stream(messages, stop))
+        if stop is not None and stop.is_set():
+            raise LLMUnavailable("stopped")
         match = re.search(r"\{.*\}", text, re.DOTALL)
         try:
             value = json.loads(match.group(0)) if match else None
@@ -79,7 +81,7 @@ class ChatBackend:
         with self._lock:
             left = self._down_until - time.monotonic()
         if left > 0:
-            raise LLMUnavailable(f"the LLM at {self.config.describe()} was unreachable; trying again in {left:.0f} s")
+            raise LLMUnavailable(f"the LLM ({self.config.describe()}) was unreachable; trying again in {left:.0f} s")
 
     def _describe(self, error: Exception) -> str:
         o, where = self._openai, self.config.describe()

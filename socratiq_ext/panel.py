@@ -15,6 +15,7 @@ import ipywidgets as w
 import mistune
 
 from socratiq_ext.content import Question
+from socratiq_ext.offline import OFFLINE
 from socratiq_ext.tutor import Tutor
 
 # Escaping raw HTML keeps whatever an LLM writes from becoming markup in the notebook.
@@ -34,12 +35,13 @@ class TutorPanel:
         self.tutor = tutor
         self._worker: threading.Thread | None = None
         self._stop = threading.Event()
+        self._turn = 0  # each action's number: a stopped worker's late output is dropped
         self._question: Question | None = None
 
         self.status = w.HTML(f"<b>SocratiQ</b> · {tutor.lab} · <i>{tutor.status}</i>")
         self.notice = w.HTML()
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True, tooltip="Stop the reply")
-        self.stop_button.on_click(lambda _: self._stop.set())
+        self.stop_button.on_click(lambda _: self.stop())
 
         auto = [("The exercise I am on", None)]
         self.exercise = w.Dropdown(options=auto + [(e.title, g) for g, e in tutor.content.exercises.items()], description="Exercise")
@@ -63,14 +65,14 @@ class TutorPanel:
         self.next_button = w.Button(description="Next question", icon="forward")
         self.generate_button = w.Button(description="New question (LLM)", icon="magic", disabled=tutor.backend is None)
         self.quiz_out = w.HTML()
-        self.check_button.on_click(lambda _: self._check())
-        self.next_button.on_click(lambda _: self._show_question(tutor.quiz()))
-        self.generate_button.on_click(lambda _: self._generate())
+        self.check_button.on_click(self._safely(self._check))
+        self.next_button.on_click(self._safely(lambda: self._show_question(tutor.quiz(after=self._question))))
+        self.generate_button.on_click(lambda _: self._run(self.quiz_prompt, self._generate, after=self._show_question))
 
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.progress_text = w.HTML()
         self.progress_plot = w.Image(format="png", layout={"max_width": "100%"})
-        self.refresh_button.on_click(lambda _: self.show_progress())
+        self.refresh_button.on_click(self._safely(self.show_progress))
 
         self.actions = [self.hint_button, self.explain_button, self.ask_button, self.generate_button]
         self.tabs = w.Tab(
@@ -84,41 +86,67 @@ class TutorPanel:
             ],
             titles=TABS,
         )
-        self.tabs.observe(self._on_tab, names="selected_index")
+        self.tabs.observe(lambda change: self._safely(lambda: self._on_tab(change["new"]))(), names="selected_index")
         self.widget = w.VBox([self.status, self.tabs, w.HBox([self.stop_button, self.notice])], layout={"border": "1px solid #ccc"})
         self.widget.add_class("socratiq-panel")
 
-    # -- streaming actions ------------------------------------------------------------------
+    # -- running actions ----------------------------------------------------------------------
     def _run(self, target: w.HTML, action: Callable, after: Callable | None = None) -> None:
         """Run one tutor action in a worker thread, streaming its text into ``target``."""
         if self.busy:
             return
         self._stop.clear()
+        self._turn += 1
+        turn = self._turn
         self._set_busy(True)
-        self.notice.value = ""
+        self._say(None)
+
+        def show(text: str) -> None:
+            if turn == self._turn:
+                target.value = render(text)
 
         def work():
             try:
-                reply = action(on_text=lambda text: setattr(target, "value", render(text)), stop=self._stop)
-                self._say(reply.notice)
-                if after is not None:
-                    after(reply)
+                result = action(on_text=show, stop=self._stop)
+                if turn == self._turn:
+                    self._say(result.notice)
+                    if after is not None:
+                        after(result)
             except Exception as error:  # noqa: BLE001 - the panel shows one line, never a traceback
                 self._say(f"SocratiQ could not do that: {error}")
             finally:
-                self._set_busy(False)
+                if turn == self._turn:
+                    self._set_busy(False)
 
         self._worker = threading.Thread(target=work, name="socratiq-reply", daemon=True)
         self._worker.start()
 
+    def stop(self) -> None:
+        """End the current reply now; whatever its worker still receives is dropped."""
+        self._stop.set()
+        self._turn += 1
+        self._set_busy(False)
+        self._say("stopped")
+
     @property
     def busy(self) -> bool:
-        return self._worker is not None and self._worker.is_alive()
+        return not self.stop_button.disabled
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the current reply is complete (for scripts and tests)."""
+        """Block until the current action's worker has finished (for scripts and tests)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+    def _safely(self, handler: Callable[[], None]) -> Callable:
+        """A click handler that reports a failure in one line instead of ipywidgets' traceback."""
+
+        def on_event(*_):
+            try:
+                handler()
+            except Exception as error:  # noqa: BLE001
+                self._say(f"SocratiQ could not do that: {error}")
+
+        return on_event
 
     def _set_busy(self, busy: bool) -> None:
         for button in self.actions:
@@ -126,14 +154,19 @@ class TutorPanel:
         self.stop_button.disabled = not busy
 
     def _say(self, line: str | None) -> None:
-        self.notice.value = f"<i>{mistune.escape(line)}</i>" if line else ""
+        """Show a one-line notice; the offline state is already in the status line."""
+        self.notice.value = f"<i>{mistune.escape(line)}</i>" if line and line != OFFLINE else ""
 
     # -- quiz ---------------------------------------------------------------------------------
-    def _on_tab(self, change) -> None:
-        if TABS[change["new"]] == "Quiz" and self._question is None:
+    def _on_tab(self, index: int) -> None:
+        if TABS[index] == "Quiz" and self._question is None:
             self._show_question(self.tutor.quiz())
-        elif TABS[change["new"]] == "Progress":
+        elif TABS[index] == "Progress":
             self.show_progress()
+
+    def _generate(self, on_text: Callable[[str], None], stop: threading.Event) -> Question:
+        on_text("*Writing a new question…*")
+        return self.tutor.quiz(generate=True, after=self._question, stop=stop)
 
     def _show_question(self, question: Question) -> None:
         self._question = question
@@ -148,6 +181,7 @@ class TutorPanel:
         self.short_answer.layout.display = None if question.kind == "short_answer" else "none"
         self.short_answer.value = ""
         self.quiz_out.value = ""
+        self.check_button.disabled = False
         self._say(question.notice)
 
     def _check(self) -> None:
@@ -160,24 +194,8 @@ class TutorPanel:
             return
         result = self.tutor.check(question, response)
         self.quiz_out.value = render(result.text)
+        self.check_button.disabled = True  # one answer per question counts; Next asks another
         self._say(None)
-
-    def _generate(self) -> None:
-        if self.busy:
-            return
-        self.quiz_prompt.value = render("*Writing a new question…*")
-        self._set_busy(True)
-
-        def work():
-            try:
-                self._show_question(self.tutor.quiz(generate=True))
-            except Exception as error:  # noqa: BLE001
-                self._say(f"SocratiQ could not write a question: {error}")
-            finally:
-                self._set_busy(False)
-
-        self._worker = threading.Thread(target=work, name="socratiq-quiz", daemon=True)
-        self._worker.start()
 
     # -- progress -----------------------------------------------------------------------------
     def show_progress(self) -> None:

@@ -16,8 +16,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from socratiq_ext.content import LabContent, Question
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS hints (
@@ -32,6 +36,8 @@ CREATE INDEX IF NOT EXISTS quiz_by_lab ON quiz (lab, ts);
 
 @dataclass(frozen=True)
 class QuizAttempt:
+    """One recorded answer."""
+
     ts: float
     question_id: str
     topic: str
@@ -66,7 +72,7 @@ class ProgressReport:
         lines += [f"- mastery of *{self.objectives.get(o, o)}*: {m:.0%}" for o, m in self.mastery.items()]
         return "\n".join(lines)
 
-    def figure(self):
+    def figure(self) -> Figure:
         """Quiz results by topic over time, hints per exercise and mastery per objective."""
         import matplotlib.pyplot as plt  # only when a plot is asked for
 
@@ -121,16 +127,20 @@ class ProgressStore:
         return db
 
     def record_hint(self, lab: str, grade_id: str, level: int) -> None:
+        """Note that a hint of this level was shown for an exercise."""
         self._write("INSERT INTO hints VALUES (?, ?, ?, ?)", (time.time(), lab, grade_id, level))
 
     def record_quiz(self, lab: str, question: Question, correct: bool) -> None:
+        """Note an answer to a quiz question and whether it was right."""
         row = (time.time(), lab, question.id, question.topic, question.objective, int(correct))
         self._write("INSERT INTO quiz VALUES (?, ?, ?, ?, ?, ?)", row)
 
     def hints_since(self, lab: str, grade_id: str, since: float) -> int:
+        """Hints shown for an exercise since a time (seconds since the epoch)."""
         return self._read("SELECT COUNT(*) FROM hints WHERE lab = ? AND grade_id = ? AND ts >= ?", (lab, grade_id, since))[0][0]
 
     def attempts(self, lab: str) -> list[QuizAttempt]:
+        """The lab's quiz answers, oldest first."""
         rows = self._read("SELECT ts, question_id, topic, objective, correct FROM quiz WHERE lab = ? ORDER BY ts", (lab,))
         return [QuizAttempt(ts, q, t, o, bool(c)) for ts, q, t, o, c in rows]
 
@@ -150,10 +160,6 @@ class ProgressStore:
             lab=content.lab, attempts=attempts, hints=dict(rows), mastery=mastery, objectives=content.objectives,
             exercise_titles={g: e.title for g, e in content.exercises.items()}, notice=self.notice,
         )
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     def _write(self, sql: str, row: tuple) -> None:
         with self._lock:  # autocommit: each write is one short transaction

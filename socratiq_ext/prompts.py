@@ -8,10 +8,11 @@ errors, questions) is wrapped in tags that the brief declares to be data.
 from __future__ import annotations
 
 import json
+import re
 
 from socratiq_ext.content import KINDS, Exercise, LabContent
 from socratiq_ext.context import ErrorInfo
-from socratiq_ext.guardrails import system_prompt
+from socratiq_ext.guardrails import STUDENT_TAGS, system_prompt
 from socratiq_ext.retrieval import Passage
 
 # The JSON a generated quiz question must match before a student sees it.
@@ -33,9 +34,16 @@ QUESTION_SCHEMA = {
 }
 
 
+_ANY_TAG = re.compile(r"<\s*/?\s*(" + "|".join(STUDENT_TAGS) + r")\s*>", re.IGNORECASE)
+
+
 def _tagged(tag: str, text: str) -> str:
-    # A student cannot close our tag early to smuggle in instructions.
-    return f"<{tag}>\n{text.replace(f'</{tag}>', '')}\n</{tag}>"
+    """Wrap the student's text in a tag that it cannot close, open or fake (repeated until nothing is left)."""
+    while True:
+        cleaned = _ANY_TAG.sub("", text)
+        if cleaned == text:
+            return f"<{tag}>\n{text}\n</{tag}>"
+        text = cleaned
 
 
 def _messages(content: LabContent, user: str, avoid: tuple[str, ...] = ()) -> list[dict]:

@@ -24,6 +24,8 @@ MIN_SCORE = 0.14
 
 @dataclass(frozen=True)
 class Passage:
+    """A paragraph that answers a question, with the section it cites."""
+
     section: Section
     text: str
     score: float

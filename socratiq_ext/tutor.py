@@ -15,15 +15,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from socratiq_ext import offline, prompts
 from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
-from socratiq_ext.guardrails import ReplyGuard, is_injection
+from socratiq_ext.guardrails import ReplyGuard, is_injection, writes_code
 from socratiq_ext.llm import ChatBackend, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
 from socratiq_ext.retrieval import PassageIndex
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 OnText = Callable[[str], None]
 HOUR_S = 3600.0
@@ -45,6 +49,8 @@ class Reply:
 
 @dataclass(frozen=True)
 class QuizResult:
+    """A graded quiz answer and the feedback shown for it."""
+
     question: Question
     correct: bool
     text: str
@@ -78,9 +84,10 @@ class Tutor:
     @property
     def store(self) -> ProgressStore:
         """Opened on first use: showing the panel must not touch the disk."""
-        if self._store is None:
-            self._store = ProgressStore(self.config.progress_path)
-        return self._store
+        with self._lock:
+            if self._store is None:
+                self._store = ProgressStore(self.config.progress_path)
+            return self._store
 
     @cached_property
     def index(self) -> PassageIndex:
@@ -93,10 +100,11 @@ class Tutor:
 
     def current_exercise(self) -> str | None:
         """The exercise of the last cell run (or failed) that belongs to one."""
-        return self.locator.current(self.history)
+        return self.locator.current(self._runs())
 
     def last_error(self) -> ErrorInfo | None:
-        for run in reversed(self.history):
+        """The error of the last failed cell, else the interpreter's last exception."""
+        for run in reversed(self._runs()):
             if run.error is not None:
                 return run.error
         error = getattr(sys, "last_value", None)  # set by IPython and the interactive interpreter
@@ -130,6 +138,8 @@ class Tutor:
         authored = offline.hint_text(exercise, level)
         code = self._code_for(grade_id)
         error = self.last_error()
+        if error is not None and self.locator.for_error(error) != grade_id:
+            error = None  # another exercise's error would only mislead the hint
         reply = self._respond(
             "hint", authored + "\n\n", "",
             lambda: prompts.hint_messages(self.content, exercise, level, code, error), on_text, stop,
@@ -161,29 +171,35 @@ class Tutor:
             text = "Type a question first, for example: *why cache before augmenting?*"
             _emit(on_text, text)
             return Reply("ask", text)
-        if is_injection(question):
+        if is_injection(question, [e.function for e in self.content.exercises.values()]):
             hint = self.hint(stop=stop)  # never reaches the LLM with the request
             text = f"{REFUSAL}\n\n{hint.text}"
             _emit(on_text, text)
             return replace(hint, action="ask", text=text, notice="asked for the solution: answered with a hint")
         passages = self.index.search(question)
-        avoid = tuple(w for e in self.content.exercises.values() for w in e.avoid)
-        return self._respond(
+        reply = self._respond(
             "ask", "", offline.ask_text(passages, self.content),
-            lambda: prompts.ask_messages(self.content, question, passages, avoid), on_text, stop, avoid=avoid,
+            lambda: prompts.ask_messages(self.content, question, passages, self._all_avoid), on_text, stop,
+            avoid=self._all_avoid,
         )
+        if reply.offline or not passages:
+            return reply
+        cited = f"{reply.text.rstrip()}\n\n*Course material: {passages[0].citation}.*"
+        _emit(on_text, cited)
+        return replace(reply, text=cited)
 
-    def quiz(self, *, generate: bool = False) -> Question:
-        """The next question: new or last answered wrong first; with ``generate``, a new one from the LLM."""
+    def quiz(self, *, generate: bool = False, after: Question | None = None, stop: threading.Event | None = None) -> Question:
+        """The next question: new or last answered wrong first, never ``after`` again at once;
+        with ``generate``, a new one written by the LLM."""
         attempts = self.store.attempts(self.lab)
         if generate:
             if self.backend is None:
-                return replace(self._next_from_bank(attempts), notice=offline.OFFLINE)
+                return replace(self._next_from_bank(attempts, after), notice=offline.OFFLINE)
             try:
-                return self._generated([a.question_id for a in attempts])
+                return self._generated([a.question_id for a in attempts], stop)
             except LLMUnavailable as error:
-                return replace(self._next_from_bank(attempts), notice=f"{error}: here is a question from the bank")
-        return self._next_from_bank(attempts)
+                return replace(self._next_from_bank(attempts, after), notice=f"{error}: here is a question from the bank")
+        return self._next_from_bank(attempts, after)
 
     def check(self, question: Question, response: int | bool | str) -> QuizResult:
         """Grade an answer at once, record it, and explain."""
@@ -195,13 +211,20 @@ class Tutor:
         """Quiz results by topic, hints per exercise and mastery per objective, for this lab."""
         return self.store.report(self.content)
 
-    def panel(self):
+    def panel(self) -> ipywidgets.VBox:
         """The ipywidgets panel on this tutor."""
         from socratiq_ext.panel import TutorPanel  # widgets only when a panel is asked for
 
         return TutorPanel(self).widget
 
     # -- helpers ---------------------------------------------------------------------------
+    @cached_property
+    def _all_avoid(self) -> tuple[str, ...]:
+        return tuple(w for e in self.content.exercises.values() for w in e.avoid)
+
+    def _runs(self) -> list[CellRun]:
+        return list(self.history)  # a snapshot: the kernel's recorder appends and trims as cells run
+
     def _respond(self, action: str, prefix: str, fallback: str, messages: Callable[[], list[dict]],
                  on_text: OnText | None, stop: threading.Event | None, avoid: tuple[str, ...] = (), **fields) -> Reply:
         """Stream the LLM's reply after ``prefix`` through the guard; on any failure show ``prefix + fallback``."""
@@ -218,6 +241,8 @@ class Tutor:
                     shown += safe
                     _emit(on_text, shown)
             shown += guard.finish()
+            if not shown[len(prefix):].strip() and not (stop is not None and stop.is_set()):
+                raise LLMUnavailable("the LLM sent an empty reply")
         except LLMUnavailable as error:
             text = prefix + fallback
             _emit(on_text, text)
@@ -228,22 +253,22 @@ class Tutor:
 
     def _code_for(self, grade_id: str) -> str:
         """The student's latest code for an exercise, from the cells the kernel ran."""
-        for run in reversed(self.history):
+        for run in reversed(self._runs()):
             if self.locator.for_code(run.source) == grade_id:
                 return run.source
         return ""
 
-    def _next_from_bank(self, attempts) -> Question:
+    def _next_from_bank(self, attempts: list, after: Question | None) -> Question:
         last = {a.question_id: a.correct for a in attempts}
         tries = {q: sum(a.question_id == q for a in attempts) for q in last}
         order = sorted(self.content.questions, key=lambda q: (last.get(q.id, False), tries.get(q.id, 0)))
-        return order[0]
+        return next((q for q in order if after is None or q.id != after.id), order[0])
 
-    def _generated(self, seen: list[str]) -> Question:
+    def _generated(self, seen: list[str], stop: threading.Event | None) -> Question:
         import jsonschema
 
         prompts_seen = [q.prompt for q in self.content.questions if q.id in set(seen)]
-        entry = self.backend.complete_json(prompts.quiz_messages(self.content, prompts_seen))
+        entry = self.backend.complete_json(prompts.quiz_messages(self.content, prompts_seen), stop)
         try:
             jsonschema.validate(entry, prompts.QUESTION_SCHEMA)
             entry["id"] = "gen-" + hashlib.sha1(entry["prompt"].encode()).hexdigest()[:10]
@@ -252,10 +277,10 @@ class Tutor:
         except (jsonschema.ValidationError, ContentError) as error:
             reason = error.message if isinstance(error, jsonschema.ValidationError) else str(error)
             raise LLMUnavailable(f"the LLM's question did not pass the checks ({reason[:120]})") from None
-        guard = ReplyGuard()
-        guard.filter(f"{question.prompt}\n{question.explanation}")
-        if guard.removed:
-            raise LLMUnavailable("the LLM's question contained code")
+        answers = question.answer if question.kind == "short_answer" else ()
+        text = "\n".join([question.prompt, question.explanation, *question.choices, *answers])
+        if writes_code(text) or any(w.lower() in text.lower() for w in self._all_avoid):
+            raise LLMUnavailable("the LLM's question gave an exercise away")
         return question
 
 

@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from llm_server import ChatServer  # noqa: E402
-from online import online_config  # noqa: E402
+from online import KEY, online_config  # noqa: E402
 from socratiq_ext import Tutor  # noqa: E402
 from socratiq_ext.config import TutorConfig  # noqa: E402
 

@@ -38,12 +38,25 @@ def test_credentials_in_the_url_are_not_shown():
     [
         ({"SOCRATIQ_BASE_URL": "http://x/v1", "SOCRATIQ_TIMEOUT": "soon"}, "timeout='soon' is not a float"),
         ({"SOCRATIQ_HINT_BUDGET": "-1"}, "hint_budget='-1' must not be negative"),
+        ({"SOCRATIQ_BASE_URL": "http://host:abc/v1"}, "is not an http\\(s\\) URL"),
+        ({"SOCRATIQ_BASE_URL": "localhost:11434/v1"}, "is not an http\\(s\\) URL"),
     ],
 )
 def test_bad_values_get_one_line_that_names_them(home, env, message):
     with pytest.raises(ConfigError, match=message) as error:
         load_config({"SOCRATIQ_HOME": str(home), **env})
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("[llm]\nbase_url = 5\n", "base_url must be a non-empty string"), ('llm = "x"\n', r"\[llm\] must be a table")],
+)
+def test_wrong_types_in_the_file_are_named(home, text, message):
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config({"SOCRATIQ_HOME": str(home)})
 
 
 def test_a_broken_config_file_is_named(home):

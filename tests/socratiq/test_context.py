@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from socratiq_ext.content import load_lab
@@ -48,11 +48,15 @@ def test_an_error_belongs_to_the_exercise_it_passed_through(locator):
     assert locator.current([run, CellRun("print(1)")]) == "lab01-split-split_by_group"
 
 
-def test_names_come_from_the_notebooks_answer_cells(tmp_path):
-    notebook = tmp_path / f"{LAB}.ipynb"
-    shutil.copy(ROOT / "labs" / LAB / f"{LAB}.ipynb", notebook)
-    located = ExerciseLocator(load_lab(LAB), notebook)
-    assert located.names["check_record"] == "lab01-validate-check_record"
+def test_helpers_defined_in_an_answer_cell_belong_to_its_exercise(tmp_path):
+    notebook = nbformat.read(ROOT / "labs" / LAB / f"{LAB}.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "lab01-labels-suspect_labels")
+    cell.source += "\n\ndef neighbour_votes(images, k):\n    pass\n"
+    path = tmp_path / f"{LAB}.ipynb"
+    nbformat.write(notebook, path)
+    located = ExerciseLocator(load_lab(LAB), path)
+    assert located.for_code("votes = neighbour_votes(x, 5)") == "lab01-labels-suspect_labels"
+    assert ExerciseLocator(load_lab(LAB)).for_code("votes = neighbour_votes(x, 5)") is None
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{not json")
     assert ExerciseLocator(load_lab(LAB), broken).names == ExerciseLocator(load_lab(LAB)).names

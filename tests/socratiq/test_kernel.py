@@ -65,12 +65,17 @@ def test_a_failing_exercise_cell_gets_a_hint_for_that_exercise(kernel):
     assert seen["level"] == 1 and "NotImplementedError" in seen["text"] and "near_duplicate_groups" in seen["text"]
 
 
-def test_an_unknown_lab_is_one_line_in_the_cell(kernel):
+def test_an_unknown_lab_or_a_broken_setting_is_one_line_in_the_cell(kernel, home):
     client, _ = kernel
     outputs, reply = run(client, "%load_ext socratiq_ext\n%socratiq lab99_nothing")
     assert reply["status"] == "ok"
     text = "".join(m["content"].get("text", "") for m in outputs)
     assert text.startswith("SocratiQ: ") and text.count("\n") == 1 and "lab01_data" in text
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text('[llm]\nbase_url = "localhost:11434"\n')
+    outputs, reply = run(client, "%socratiq lab01_data")
+    text = "".join(m["content"].get("text", "") for m in outputs)
+    assert reply["status"] == "ok" and text.startswith("SocratiQ: ") and "base_url" in text and text.count("\n") == 1
 
 
 def test_a_click_streams_widget_updates_out_of_the_kernel(kernel):

@@ -144,3 +144,54 @@ def test_generated_questions_come_from_the_llm_button(online_tutor, llm):
     llm.script(Reply(json.dumps(question)))
     click(panel, panel.generate_button)
     assert "Prefetching overlaps" in panel.quiz_prompt.value and "written by the LLM" in panel.quiz_prompt.value
+
+
+def test_next_moves_on_without_an_answer_and_one_answer_counts(panel, offline_tutor):
+    panel.tabs.selected_index = TABS.index("Quiz")
+    first = panel._question
+    panel.next_button.click()
+    assert panel._question.id != first.id
+    panel.choices.value = panel.choices.options[0][1] if panel.choices.options else None
+    panel.short_answer.value = "an answer"
+    panel.check_button.click()
+    assert panel.check_button.disabled, "a question is answered once; Next asks another"
+    assert len(offline_tutor.progress().attempts) == 1
+
+
+def test_stop_is_immediate_even_before_the_first_token(online_tutor, llm):
+    from llm_server import Stall
+
+    panel = TutorPanel(online_tutor)
+    llm.script(Stall(1.0))  # then the server's default reply, which must not show
+    panel.question.value = "why cache?"
+    panel.ask_button.click()
+    panel.stop_button.click()
+    assert not panel.ask_button.disabled and "stopped" in panel.notice.value
+    before = panel.ask_out.value
+    panel.wait(5)
+    assert panel.ask_out.value == before and "stopped" in panel.notice.value, "the stopped worker's output is dropped"
+
+
+def test_stop_during_question_writing_keeps_the_question(online_tutor, llm):
+    from llm_server import Stall
+
+    panel = TutorPanel(online_tutor)
+    panel.tabs.selected_index = TABS.index("Quiz")
+    shown = panel._question
+    llm.script(Stall(0.5))
+    panel.generate_button.click()
+    panel.stop_button.click()
+    panel.wait(5)
+    assert panel._question is shown and not panel.generate_button.disabled
+
+
+def test_a_failure_on_the_main_thread_is_one_line(panel, offline_tutor, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(offline_tutor.store, "record_quiz", broken)
+    panel.tabs.selected_index = TABS.index("Quiz")
+    panel.choices.value = panel._question.answer if panel._question.kind != "short_answer" else None
+    panel.short_answer.value = "x"
+    panel.check_button.click()
+    assert "SocratiQ could not do that: disk full" in panel.notice.value

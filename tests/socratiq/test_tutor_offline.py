@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from socratiq_ext import Tutor
@@ -45,6 +47,14 @@ def test_the_hint_budget_holds_per_exercise_and_hour(home):
     blocked = tutor.hint(SPLIT)
     assert blocked.level is None and "budget" in blocked.notice and "Leakage across splits" in blocked.text
     assert tutor.hint("lab01-validate-check_record").level == 1, "the budget is per exercise"
+
+
+def test_hints_older_than_an_hour_do_not_count_against_the_budget(home):
+    tutor = Tutor("lab01_data", config=TutorConfig(home=home, hint_budget=1))
+    tutor.hint(SPLIT)
+    with sqlite3.connect(tutor.config.progress_path) as db:
+        db.execute("UPDATE hints SET ts = ts - 3601")
+    assert tutor.hint(SPLIT).level == 2
 
 
 def test_a_failed_self_check_is_explained_and_tied_to_its_exercise(offline_tutor):
