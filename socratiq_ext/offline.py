@@ -56,7 +56,7 @@ def ask_text(passages: list[Passage], content: LabContent) -> str:
 
 def feedback_text(question: Question, correct: bool) -> str:
     """Immediate feedback on a quiz answer: right or wrong, why, and where it is taught."""
-    verdict = "✅ **Right.**" if correct else f"❌ **Not quite.** The answer is **{question.answer_text}**."
+    verdict = "✔ **Right.**" if correct else f"✘ **Not quite.** The answer is **{question.answer_text}**."
     return f"{verdict} {question.explanation}\n\n*Reading: section “{question.section}”.*"
 
 

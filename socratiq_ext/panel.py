@@ -43,8 +43,9 @@ class TutorPanel:
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True, tooltip="Stop the reply")
         self.stop_button.on_click(lambda _: self.stop())
 
-        auto = [("The exercise I am on", None)]
-        self.exercise = w.Dropdown(options=auto + [(e.title, g) for g, e in tutor.content.exercises.items()], description="Exercise")
+        auto = [("The exercise I am on", None)]  # index=0: with a None value ipywidgets would show nothing
+        exercises = [(e.title, g) for g, e in tutor.content.exercises.items()]
+        self.exercise = w.Dropdown(options=auto + exercises, index=0, description="Exercise")
         self.hint_button = w.Button(description="Hint", icon="lightbulb-o", button_style="info")
         self.hint_out = w.HTML()
         self.hint_button.on_click(lambda _: self._run(self.hint_out, lambda **kw: tutor.hint(self.exercise.value, **kw)))
@@ -63,7 +64,9 @@ class TutorPanel:
         self.short_answer = w.Text(placeholder="Your answer")
         self.check_button = w.Button(description="Check", icon="check", button_style="success")
         self.next_button = w.Button(description="Next question", icon="forward")
-        self.generate_button = w.Button(description="New question (LLM)", icon="magic", disabled=tutor.backend is None)
+        self.generate_button = w.Button(
+            description="New question (LLM)", icon="magic", disabled=tutor.backend is None, layout={"width": "auto"}
+        )
         self.quiz_out = w.HTML()
         self.check_button.on_click(self._safely(self._check))
         self.next_button.on_click(self._safely(lambda: self._show_question(tutor.quiz(after=self._question))))
@@ -204,7 +207,7 @@ class TutorPanel:
         report = self.tutor.progress()
         fig = report.figure()
         png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=90)
+        fig.savefig(png, format="png", dpi=100)
         plt.close(fig)
         self.progress_plot.value = png.getvalue()
         self.progress_text.value = render(report.text())

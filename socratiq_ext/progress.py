@@ -14,7 +14,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,36 +66,38 @@ class ProgressReport:
 
     def text(self) -> str:
         """A short Markdown summary, for scripts and for the panel next to the plot."""
-        lines = [f"**{len(self.attempts)} quiz answers**, {sum(self.hints.values())} hints used."]
+        lines = [f"**{_count(len(self.attempts), 'quiz answer')}**, {_count(sum(self.hints.values()), 'hint')} used."]
         lines += [f"- {topic}: {r}/{n} right" for topic, (r, n) in sorted(self.by_topic().items())]
-        lines += [f"- mastery of *{self.objectives.get(o, o)}*: {m:.0%}" for o, m in self.mastery.items()]
+        lines += [f"- mastery of `{o}`, *{self.objectives.get(o, o)}*: {m:.0%}" for o, m in self.mastery.items()]
         return "\n".join(lines)
 
     def figure(self) -> Figure:
         """Quiz results by topic over time, hints per exercise and mastery per objective."""
         import matplotlib.pyplot as plt  # only when a plot is asked for
 
-        fig, (over_time, hints, mastery) = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained")
-        series = defaultdict(list)
-        for a in self.attempts:
-            series[a.topic].append(a)
-        for topic, attempts in sorted(series.items()):
-            right = [sum(x.correct for x in attempts[: i + 1]) / (i + 1) for i in range(len(attempts))]
-            over_time.plot([datetime.fromtimestamp(a.ts) for a in attempts], right, marker="o", label=topic)
-        over_time.set(title="Quiz: share right, by topic", ylim=(-0.05, 1.05))
-        over_time.tick_params(axis="x", labelrotation=30, labelsize=7)
+        fig, (over_time, hints, mastery) = plt.subplots(1, 3, figsize=(10.5, 3.4), layout="constrained")
+        series = defaultdict(list)  # topic -> (answer number in the lab, share right so far)
+        right = Counter()
+        for number, a in enumerate(self.attempts, start=1):
+            right[a.topic] += a.correct
+            series[a.topic].append((number, right[a.topic] / (len(series[a.topic]) + 1)))
+        for topic, points in sorted(series.items()):
+            over_time.plot(*zip(*points), marker="o", label=topic)
+        over_time.set(title="Quiz: share right, by topic", xlabel="answers, oldest first", ylim=(-0.05, 1.1))
+        over_time.xaxis.get_major_locator().set_params(integer=True)
         if series:
-            over_time.legend(fontsize=7)
+            over_time.legend(fontsize=7, loc="best")
         names = list(self.exercise_titles) or list(self.hints)
         hints.barh([self.exercise_titles.get(g, g) for g in names], [self.hints.get(g, 0) for g in names], color="tab:orange")
         hints.set(title="Hints used per exercise")
+        hints.xaxis.get_major_locator().set_params(integer=True)
         hints.invert_yaxis()
-        labels = [self.objectives.get(o, o) for o in self.mastery]
-        mastery.barh([_short(l) for l in labels], list(self.mastery.values()), color="tab:green")
+        # Objective ids are short names; the summary beside the plot spells each one out.
+        mastery.barh(list(self.mastery), list(self.mastery.values()), color="tab:green")
         mastery.set(title="Mastery per objective", xlim=(0, 1))
         mastery.invert_yaxis()
         for ax in (hints, mastery):
-            ax.tick_params(axis="y", labelsize=7)
+            ax.tick_params(axis="y", labelsize=8)
         return fig
 
 
@@ -170,5 +171,5 @@ class ProgressStore:
             return self._db.execute(sql, args).fetchall()
 
 
-def _short(text: str, width: int = 38) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

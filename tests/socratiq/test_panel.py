@@ -24,6 +24,11 @@ def test_offline_the_panel_says_so_in_one_line(panel):
     assert "offline" in panel.status.value and panel.generate_button.disabled
 
 
+def test_the_exercise_list_starts_on_the_current_exercise(panel):
+    assert panel.exercise.get_state()["index"] == 0, "the browser shows the selected index; None shows a blank"
+    assert panel.exercise.value is None and len(panel.exercise.options) == 1 + len(panel.tutor.content.exercises)
+
+
 def test_hint_escalates_on_each_click(panel):
     panel.exercise.value = "lab01-split-split_by_group"
     click(panel, panel.hint_button)
