@@ -10,7 +10,11 @@ Modules, one job each:
 - :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;
-- :mod:`course.reader`   -- each lab's reading, shown inside the notebook.
+- :mod:`course.reader`   -- each lab's reading, shown inside the notebook;
+- :mod:`course.tflite`   -- LiteRT and TensorFlow Lite Micro, quiet enough for graded cells.
+
+Beside the code live the course's texts: ``readings/``, the tutor's ``hints/`` and
+``quizzes/`` (one file per lab, keyed by grade_id), ``errors.toml`` and ``syllabus.md``.
 """
 
 from course import quiet

@@ -14,6 +14,7 @@ library is a grading bug. Two sources of noise need two different cures:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import warnings
@@ -32,19 +33,24 @@ def configure() -> None:
 
 
 @contextlib.contextmanager
-def silenced_stderr() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null, catching C/C++ writes that bypass ``sys.stderr``."""
+def stderr_to(fileno: int) -> Iterator[None]:
+    """Point file descriptor 2 at another open file, catching C/C++ writes that bypass ``sys.stderr``."""
     sys.stderr.flush()
     saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        os.dup2(fileno, 2)
         yield
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
-        os.close(devnull)
+
+
+@contextlib.contextmanager
+def silenced_stderr() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the duration."""
+    with open(os.devnull, "wb") as devnull, stderr_to(devnull.fileno()):
+        yield
 
 
 def import_tensorflow() -> ModuleType:
@@ -58,4 +64,7 @@ def import_tensorflow() -> ModuleType:
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.ERROR)
+    # In a notebook TensorFlow's own logger starts at INFO ("Assets written to ..." on every conversion,
+    # on stderr too); it configures itself on first use, so use it once, then raise its level.
+    tf.get_logger().setLevel(logging.ERROR)
     return tf

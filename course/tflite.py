@@ -18,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
 
-from course.quiet import silenced_stderr
+from course.quiet import silenced_stderr, stderr_to
 
 #: Flatbuffer tensor type codes (tflite schema ``TensorType``) to NumPy-style names.
 _TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8", 10: "float64"}
@@ -101,15 +100,11 @@ class Captured:
 def captured_stderr() -> Iterator[Captured]:
     """Capture what C/C++ code writes to file descriptor 2 (TFLite Micro's logs) instead of showing it."""
     captured = Captured()
-    sys.stderr.flush()
-    saved = os.dup(2)
     with tempfile.TemporaryFile() as sink:
         try:
-            os.dup2(sink.fileno(), 2)
-            yield captured
+            with stderr_to(sink.fileno()):
+                yield captured
         finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             sink.seek(0)
             captured.text = sink.read().decode(errors="replace")
 
