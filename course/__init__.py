@@ -8,6 +8,7 @@ Modules, one job each:
 
 - :mod:`course.hardware` -- device budgets (SRAM, flash, throughput, ...) with sources;
 - :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
+- :mod:`course.drift`    -- Lab 5's seeded production stream with named drift scenarios;
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;
 - :mod:`course.reader`   -- each lab's reading, shown inside the notebook;
