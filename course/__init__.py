@@ -12,6 +12,7 @@ Modules, one job each:
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;
 - :mod:`course.reader`   -- each lab's reading, shown inside the notebook;
+- :mod:`course.serving`  -- Lab 4's background web server and load generator, which never outlive the notebook;
 - :mod:`course.tflite`   -- LiteRT and TensorFlow Lite Micro, quiet enough for graded cells.
 
 Beside the code live the course's texts: ``readings/``, the tutor's ``hints/`` and
