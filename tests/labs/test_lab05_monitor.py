@@ -16,7 +16,8 @@ import json
 import pytest
 from nbformat.v4 import new_code_cell
 
-from harness import ScratchCourse, errors, execute, is_test, with_answers
+from harness import errors, execute, with_answers
+from grading_proof import *  # noqa: F403 - the proof every lab owes: course, scores and six tests
 
 LAB = "lab05_monitor"
 
@@ -137,11 +138,6 @@ FUNCTION_OF = {
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> ScratchCourse:
-    return ScratchCourse.create(tmp_path_factory.mktemp("course"), LAB)
-
-
-@pytest.fixture(scope="module")
 def memo(course, tmp_path_factory) -> dict:
     """The solution's results on the lab's own data, as a cheater would copy them."""
     solved = course.solved()
@@ -162,18 +158,6 @@ def submissions(course, memo) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def scores(course, submissions) -> dict[str, dict[str, float]]:
-    for student, notebook in submissions.items():
-        course.submit(student, notebook)
-        course.autograde(student)
-    return {student: course.scores(student) for student in submissions}
-
-
-def test_every_exercise_has_a_cheat(course):
-    assert set(FUNCTION_OF) == {c.metadata["nbgrader"]["grade_id"].removesuffix("-tests") for c in course.source.cells if is_test(c)}
-
-
 def test_the_solution_measures_what_the_issue_asks(memo):
     """Calibrated thresholds hold on a fresh control stream; every drift is detected, and its delay measured."""
     for monitor, rate in memo["measured_far"].items():
@@ -187,28 +171,3 @@ def test_the_solution_measures_what_the_issue_asks(memo):
     assert abs(memo["drops"]["none"]["true"]) < 0.03
     assert memo["retrain_at"]["rotation"] is not None and memo["retrain_at"]["none"] is None
     assert memo["control_retrains"] == 0
-
-
-def test_the_solution_gets_full_autograded_points(course, scores):
-    assert scores["solution"] == course.max_scores()
-    assert 20 <= sum(course.max_scores().values()) <= 40, "the lab guide asks for 20-40 autograded points"
-
-
-def test_the_released_notebook_scores_zero(scores):
-    assert sum(scores["released"].values()) == 0, scores["released"]
-
-
-def test_hard_coded_answers_pass_the_visible_checks(course, submissions, tmp_path):
-    """The cheat is a good one: a student running the released notebook sees every self-check pass."""
-    ran = execute(submissions["hard_coded"], tmp_path)
-    failing_tests = {cell: error for cell, error in errors(ran).items() if cell.endswith("-tests")}
-    assert failing_tests == {}
-
-
-def test_hard_coded_answers_fail_every_exercise_at_grading(scores):
-    earned = {cell: points for cell, points in scores["hard_coded"].items() if points}
-    assert earned == {}, f"hidden tests let hard-coded answers through: {earned}"
-
-
-def test_always_equal_objects_earn_nothing(scores):
-    assert sum(scores["always_equal"].values()) == 0, scores["always_equal"]
