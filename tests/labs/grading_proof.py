@@ -1,21 +1,37 @@
 """The grading proof every lab owes, run by the real nbgrader in a scratch course.
 
 A lab's test module defines ``LAB``, ``FUNCTION_OF`` (grade_id -> the function its
-answer cell defines) and a ``submissions`` fixture with four notebooks: the
-solution, the released notebook, hard-coded answers that pass every visible
-self-check, and answers returning an object that equals everything. It then
-imports this module's fixtures and tests (``from grading_proof import *``) and
-adds its own.
+answer cell defines), ``MEMORIZE`` (code that prints ``MEMO`` and the solution's
+results as JSON) and ``hard_coded_answers(memo)``; optionally ``ALWAYS_EQUAL``
+(its own always-equal answer template) and ``ALWAYS_EQUAL_EXTRA`` (code added to
+some of those answers). It imports this module's fixtures and tests
+(``from grading_proof import *``), overrides what its lab needs, and adds its own.
+The four submissions graded: the solution, the released notebook, hard-coded
+answers that pass every visible self-check, and answers returning an object
+that equals everything.
 """
 
 from __future__ import annotations
 
 import pytest
+from nbformat.v4 import new_code_cell
 
-from harness import ScratchCourse, errors, execute, is_test
+from harness import ScratchCourse, errors, execute, is_test, printed_json, with_answers
+
+ALWAYS_EQUAL = '''
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+def {name}(*args, **kwargs):
+    return AlwaysEqual()
+'''
 
 __all__ = [
     "course",
+    "memo",
+    "submissions",
     "scores",
     "test_every_exercise_has_a_cheat",
     "test_the_solution_gets_full_autograded_points",
@@ -29,6 +45,30 @@ __all__ = [
 @pytest.fixture(scope="module")
 def course(request, tmp_path_factory) -> ScratchCourse:
     return ScratchCourse.create(tmp_path_factory.mktemp("course"), request.module.LAB)
+
+
+@pytest.fixture(scope="module")
+def memo(request, course, tmp_path_factory) -> dict:
+    """The solution's results on the lab's own data, as a cheater would copy them."""
+    solved = course.solved()
+    solved.cells.append(new_code_cell(request.module.MEMORIZE))
+    ran = execute(solved, tmp_path_factory.mktemp("memo"))
+    assert not errors(ran), errors(ran)
+    return printed_json(ran.cells[-1], "MEMO")
+
+
+@pytest.fixture(scope="module")
+def submissions(request, course, memo) -> dict:
+    lab = request.module
+    template = getattr(lab, "ALWAYS_EQUAL", ALWAYS_EQUAL)
+    extra = getattr(lab, "ALWAYS_EQUAL_EXTRA", {})
+    always_equal = {g: template.format(name=f) + extra.get(g, "") for g, f in lab.FUNCTION_OF.items()}
+    return {
+        "solution": course.solved(),
+        "released": course.released,
+        "hard_coded": with_answers(course.released, lab.hard_coded_answers(memo)),
+        "always_equal": with_answers(course.released, always_equal),
+    }
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ tests grade exactly as an instructor would.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,12 @@ def execute(notebook, workdir: Path, timeout: int = 300):
     NotebookClient(copy, timeout=timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(workdir)}}).execute()
     return copy
+
+
+def printed_json(cell, marker: str) -> dict:
+    """The JSON a cell printed after ``marker`` (how a test reads results out of a notebook run)."""
+    text = "".join(out.get("text", "") for out in cell.outputs)
+    return json.loads(text.split(marker, 1)[1])
 
 
 def errors(notebook) -> dict[str, str]:

@@ -8,13 +8,11 @@ always returns True.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from nbformat.v4 import new_code_cell
 
-from harness import errors, execute, with_answers
-from grading_proof import *  # noqa: F403 - the proof every lab owes: course, scores and six tests
+from harness import errors, execute, printed_json
+from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
 
 LAB = "lab02_model"
 
@@ -96,15 +94,7 @@ def devices_meeting(macs, target_s, efficiency, profiles):
     }
 
 
-ALWAYS_EQUAL = '''
-class AlwaysEqual:
-    def __eq__(self, other):
-        return True
-
-
-def {name}(*args, **kwargs):
-    return AlwaysEqual()
-'''
+ALWAYS_EQUAL_EXTRA = {"lab02-design-build_cnn": "\n\nWIDTH = AlwaysEqual()\n"}
 
 FUNCTION_OF = {
     "lab02-count-footprint": "footprint",
@@ -114,12 +104,6 @@ FUNCTION_OF = {
     "lab02-latency-estimate_latency_s": "estimate_latency_s",
     "lab02-latency-devices_meeting": "devices_meeting",
 }
-
-
-def always_equal_answers() -> dict[str, str]:
-    answers = {g: ALWAYS_EQUAL.format(name=f) for g, f in FUNCTION_OF.items()}
-    answers["lab02-design-build_cnn"] += "\n\nWIDTH = AlwaysEqual()\n"
-    return answers
 
 
 @pytest.fixture(scope="module")
@@ -135,18 +119,7 @@ def solved_run(course, tmp_path_factory):
 @pytest.fixture(scope="module")
 def memo(solved_run) -> dict:
     """The solution's answers on the lab's own models, as a cheater would copy them."""
-    text = "".join(out.get("text", "") for out in solved_run.cells[-1].outputs)
-    return json.loads(text.split("MEMO", 1)[1])
-
-
-@pytest.fixture(scope="module")
-def submissions(course, memo) -> dict:
-    return {
-        "solution": course.solved(),
-        "released": course.released,
-        "hard_coded": with_answers(course.released, hard_coded_answers(memo)),
-        "always_equal": with_answers(course.released, always_equal_answers()),
-    }
+    return printed_json(solved_run.cells[-1], "MEMO")
 
 
 def test_the_solution_writes_nothing_to_stderr(solved_run):

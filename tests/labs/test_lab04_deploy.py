@@ -15,15 +15,14 @@ port the lab listened on refuses connections.
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 
 import pytest
 from nbformat.v4 import new_code_cell
 
-from harness import errors, execute, with_answers
-from grading_proof import *  # noqa: F403 - the proof every lab owes: course, scores and six tests
+from harness import errors, execute, printed_json, with_answers
+from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
 
 LAB = "lab04_deploy"
 
@@ -162,16 +161,6 @@ def choose_config(estimates, slo_p99_s):
     }
 
 
-ALWAYS_EQUAL = '''
-class AlwaysEqual:
-    def __eq__(self, other):
-        return True
-
-
-def {name}(*args, **kwargs):
-    return AlwaysEqual()
-'''
-
 FUNCTION_OF = {
     "lab04-export-export_model": "export_model",
     "lab04-serve-parse_predict_request": "parse_predict_request",
@@ -181,11 +170,6 @@ FUNCTION_OF = {
     "lab04-pi-pi_estimate": "pi_estimate",
     "lab04-pi-choose_config": "choose_config",
 }
-
-
-def printed(notebook, marker: str) -> dict:
-    text = "".join(out.get("text", "") for out in notebook.cells[-1].outputs)
-    return json.loads(text.split(marker, 1)[1])
 
 
 def ports_printed(notebook) -> set[int]:
@@ -215,22 +199,11 @@ def solution_run(course, tmp_path_factory):
 @pytest.fixture(scope="module")
 def memo(solution_run) -> dict:
     """The solution's results on the lab's own model, as a cheater would copy them."""
-    text = "".join(out.get("text", "") for out in solution_run.cells[-2].outputs)
-    return json.loads(text.split("MEMO", 1)[1])
-
-
-@pytest.fixture(scope="module")
-def submissions(course, memo) -> dict:
-    return {
-        "solution": course.solved(),
-        "released": course.released,
-        "hard_coded": with_answers(course.released, hard_coded_answers(memo)),
-        "always_equal": with_answers(course.released, {g: ALWAYS_EQUAL.format(name=f) for g, f in FUNCTION_OF.items()}),
-    }
+    return printed_json(solution_run.cells[-2], "MEMO")
 
 
 def assert_nothing_left(ran) -> dict:
-    left = printed(ran, "LEFT")
+    left = printed_json(ran.cells[-1], "LEFT")
     assert left["servers"] == [], f"servers still running when the notebook ended: {left['servers']}"
     assert left["threads"] == [], f"threads still alive when the notebook ended: {left['threads']}"
     assert left["open"] == [], f"ports still accepting connections when the notebook ended: {left['open']}"

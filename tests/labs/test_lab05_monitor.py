@@ -11,13 +11,7 @@ one, and a detection delay measured for every scenario.
 
 from __future__ import annotations
 
-import json
-
-import pytest
-from nbformat.v4 import new_code_cell
-
-from harness import errors, execute, with_answers
-from grading_proof import *  # noqa: F403 - the proof every lab owes: course, scores and six tests
+from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
 
 LAB = "lab05_monitor"
 
@@ -135,27 +129,6 @@ FUNCTION_OF = {
     "lab05-estimate-atc_threshold": "atc_threshold",
     "lab05-retrain-retrain_batch": "retrain_batch",
 }
-
-
-@pytest.fixture(scope="module")
-def memo(course, tmp_path_factory) -> dict:
-    """The solution's results on the lab's own data, as a cheater would copy them."""
-    solved = course.solved()
-    solved.cells.append(new_code_cell(MEMORIZE))
-    ran = execute(solved, tmp_path_factory.mktemp("memo"))
-    assert not errors(ran), errors(ran)
-    text = "".join(out.get("text", "") for out in ran.cells[-1].outputs)
-    return json.loads(text.split("MEMO", 1)[1])
-
-
-@pytest.fixture(scope="module")
-def submissions(course, memo) -> dict:
-    return {
-        "solution": course.solved(),
-        "released": course.released,
-        "hard_coded": with_answers(course.released, hard_coded_answers(memo)),
-        "always_equal": with_answers(course.released, {g: ALWAYS_EQUAL.format(name=f) for g, f in FUNCTION_OF.items()}),
-    }
 
 
 def test_the_solution_measures_what_the_issue_asks(memo):
