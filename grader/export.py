@@ -1,0 +1,102 @@
+"""Scores out of the gradebook: the summary line, a plain CSV, and Canvas's gradebook import.
+
+The CSV has ``student_id,lab,score,max_score`` and then one column per graded
+cell (its grade_id), so a spreadsheet shows where points were lost. The Canvas
+file follows the layout Canvas exports and imports back: ``Student, ID, SIS
+User ID, SIS Login ID, Section``, one column per lab, and a ``Points
+Possible`` row; Canvas matches rows by ``ID`` (the Canvas user id that its
+submission downloads carry, see :mod:`grader.submissions`) or ``SIS User ID``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+
+from grader.execute import read_faults
+
+
+class ExportError(RuntimeError):
+    """There is nothing to export, or the file cannot be written."""
+
+
+@dataclass(frozen=True)
+class Score:
+    student: str
+    lab: str
+    score: float
+    max_score: float
+    cells: dict[str, float]  # grade_id -> points (manual grade when given, else autograde)
+
+
+def scores(course) -> list[Score]:
+    """Every submission in the course's gradebook, by lab then student."""
+    if not course.gradebook.is_file():
+        raise ExportError(f"no gradebook at {course.gradebook}: run `python -m grader autograde` first")
+    rows = []
+    with Gradebook(course.db_url) as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in sorted(assignment.submissions, key=lambda s: s.student_id):
+                cells = {grade.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
+                rows.append(Score(submission.student_id, assignment.name, submission.score, submission.max_score, cells))
+    return rows
+
+
+def cell_ids(course) -> dict[str, list[str]]:
+    """Each lab's graded cells, in notebook order."""
+    with Gradebook(course.db_url) as gradebook:
+        return {assignment.name: [cell.name for notebook in assignment.notebooks for cell in notebook.source_cells
+                                  if cell.name in {g.name for g in notebook.grade_cells}]
+                for assignment in gradebook.assignments}
+
+
+def write(course, fmt: str, out: Path) -> int:
+    """Write ``csv`` or ``canvas`` to ``out``; return the number of student rows."""
+    rows = scores(course)
+    if not rows:
+        raise ExportError("the gradebook holds no submissions yet: run `python -m grader autograde` first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        return (_write_csv if fmt == "csv" else _write_canvas)(csv.writer(handle), rows, cell_ids(course))
+
+
+def _write_csv(writer, rows: list[Score], cells: dict[str, list[str]]) -> int:
+    columns = [name for lab in sorted(cells) for name in cells[lab]]
+    writer.writerow(["student_id", "lab", "score", "max_score", *columns])
+    for row in rows:
+        writer.writerow([row.student, row.lab, _number(row.score), _number(row.max_score),
+                         *(_number(row.cells[c]) if c in row.cells else "" for c in columns)])
+    return len(rows)
+
+
+def _write_canvas(writer, rows: list[Score], cells: dict[str, list[str]]) -> int:
+    labs = sorted({row.lab for row in rows})
+    maximum = {row.lab: row.max_score for row in rows}
+    students = sorted({row.student for row in rows})
+    by_student = {(row.student, row.lab): row.score for row in rows}
+    writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *labs])
+    writer.writerow(["Points Possible", "", "", "", "", *(_number(maximum[lab]) for lab in labs)])
+    for student in students:
+        canvas_id = student if student.isdigit() else ""
+        writer.writerow([student, canvas_id, student, "", "",
+                         *(_number(by_student[(student, lab)]) if (student, lab) in by_student else "" for lab in labs)])
+    return len(students)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def summary(course, lab: str, report) -> str:
+    """One line: how many were graded, how long it took, the mean, and how many had faults."""
+    graded = [s for s in scores(course) if s.lab == lab and s.student in set(report.graded)]
+    faults = sum(1 for s in graded if read_faults(course.autograded / s.student / lab).get("faults"))
+    mean = sum(s.score for s in graded) / len(graded) if graded else 0.0
+    maximum = graded[0].max_score if graded else 0.0
+    skipped = f", {len(report.skipped)} files skipped" if report.skipped else ""
+    return (f"graded {len(graded)} submissions of {lab} in {report.seconds:.0f} s: mean {mean:.1f}/{_number(maximum)}, "
+            f"{faults} with faults or problems{skipped}; next: python -m grader feedback --lab {lab}")
+
