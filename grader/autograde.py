@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
                                     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
+from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 from traitlets.config import Config
 
@@ -115,6 +117,8 @@ def ensure_lab_in_gradebook(course: GradingCourse, lab: str) -> None:
 
 def grade_one(course: GradingCourse, lab: str, student: str, limits: Limits, strict: bool) -> Outcome:
     """Autograde one student's staged submission with nbgrader (runs in a worker process)."""
+    # nbgrader's own autograde trips SQLAlchemy's "not in session" warning on every submission: noise here.
+    warnings.filterwarnings("ignore", category=SAWarning)
     api = NbGraderAPI(config=pipeline_config(course, limits, strict))
     result = api.autograde(lab, student)
     if result["success"]:

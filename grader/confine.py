@@ -1,4 +1,4 @@
-"""Apply a graded kernel's limits to this process, then become the kernel (or its sandbox).
+"""Apply a graded kernel's limits and environment to this process, then become the kernel (or its sandbox).
 
 ``python -m grader.confine SETTINGS_JSON -- COMMAND...`` is the first thing a
 graded kernel's process runs: limits set here are inherited by ``bwrap`` and
@@ -38,8 +38,9 @@ def main(argv: list[str]) -> None:
     settings_json, separator, *command = argv
     if separator != "--" or not command:
         raise SystemExit("usage: python -m grader.confine SETTINGS_JSON -- COMMAND...")
-    apply_limits(json.loads(settings_json))
-    os.execvp(command[0], command)
+    settings = json.loads(settings_json)
+    apply_limits(settings)
+    os.execve(command[0], command, settings["environment"])  # the grader's own environment stays behind
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.execute import read_faults
+from grader.export import ExportError
 from grader.kernel import TEST_FILENAME
 
 HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
@@ -99,7 +100,7 @@ def write_all(course, lab: str | None = None) -> list[Path]:
     """A report for every graded submission (of ``lab``, or of every lab)."""
     written = []
     if not course.gradebook.is_file():
-        return written
+        raise ExportError(f"no gradebook at {course.gradebook}: run `python -m grader autograde` first")
     with Gradebook(course.db_url) as gradebook:
         labs = [a.name for a in gradebook.assignments if lab in (None, a.name)]
         pairs = [(a, s.student_id) for a in labs for s in gradebook.find_assignment(a).submissions]

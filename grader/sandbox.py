@@ -143,7 +143,7 @@ def kernel_environment(home: Path, threads: int) -> dict[str, str]:
 
 def bwrap_command(bwrap: str, work_dir: Path, ipc_dir: Path, home: Path) -> list[str]:
     """``bwrap`` arguments that show the kernel only what it needs."""
-    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
                "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         command += ["--ro-bind-try", system, system]
@@ -188,13 +188,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._cgroup = _new_cgroup(isolation.pids_cgroup)
         env = kernel_environment(self._home, self.limits.threads)
         if isolation.bwrap:
-            inner = bwrap_command(isolation.bwrap, work_dir, self._scratch / "ipc", self._home)
-            for name, value in env.items():
-                inner += ["--setenv", name, value]
-            inner += ["--", *kernel]
+            inner = [*bwrap_command(isolation.bwrap, work_dir, self._scratch / "ipc", self._home), "--", *kernel]
         else:
-            inner = ["env", "-i", *(f"{name}={value}" for name, value in env.items()), *kernel]
-        settings = {**asdict(self.limits), "cgroup": str(self._cgroup) if self._cgroup else None}
+            inner = kernel
+        settings = {**asdict(self.limits), "cgroup": str(self._cgroup) if self._cgroup else None, "environment": env}
         return [sys.executable, "-m", "grader.confine", json.dumps(settings), "--", *inner]
 
     async def _async_start_kernel(self, **kwargs) -> None:

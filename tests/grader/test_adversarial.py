@@ -133,6 +133,8 @@ print("NETWORK", json.dumps(reached))
         # reaching outside the sandbox
         "file_snoop": tiny.answered(nb, WRONG, tiny.prepend(snoop)),
         "network": tiny.answered(nb, RIGHT, tiny.prepend(network)),
+        "environment": tiny.answered(nb, RIGHT, tiny.prepend(
+            "import os, json\nprint('ENVIRONMENT', json.dumps({k: v for k, v in os.environ.items() if 'KEY' in k or 'secret' in v}))")),
         # faults after the first exercise: keep its points, lose the rest, and say why
         "infinite_loop": tiny.answered(nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "while True:\n    pass")),
         "memory_hog": tiny.answered(nb, RIGHT, tiny.insert_after(
@@ -257,6 +259,11 @@ def test_the_kernel_has_no_network_but_its_own_loopback(graded):
     assert reached == {"grader_loopback": False, "internet": False, "own_loopback": True}
     assert graded.loopback_connections == 0
     assert graded.score["network"] == FULL
+
+
+def test_the_kernel_gets_none_of_the_graders_keys(graded):
+    assert graded.printed("environment", "ENVIRONMENT") == {}
+    assert graded.score["environment"] == FULL
 
 
 @pytest.mark.parametrize(("student", "reason"), [

@@ -9,6 +9,7 @@ point it earns is a point the grader gave away.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -144,8 +145,12 @@ def duplicate_and_empty(target: str) -> Edit:
     return edit
 
 
-def grade(root: Path, submissions: Path, *options: str) -> subprocess.CompletedProcess:
-    """``python -m grader autograde`` on the tiny lab, as an instructor runs it."""
+SECRETS = {"SOCRATIQ_API_KEY": "sk-instructor-secret", "OPENAI_API_KEY": "sk-instructor-secret"}
+
+
+def grade(root: Path, submissions: Path, *options: str, path: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m grader autograde`` on the tiny lab, as an instructor runs it (with keys in the environment)."""
+    env = {**os.environ, **SECRETS, **({"PATH": path} if path is not None else {})}
     return subprocess.run([sys.executable, "-m", "grader", "--course-root", str(root), "--course-dir",
                            str(root / "grading"), "autograde", str(submissions), "--lab", LAB, *options],
-                          capture_output=True, text=True, timeout=900, cwd=REPO)
+                          capture_output=True, text=True, timeout=900, cwd=REPO, env=env)

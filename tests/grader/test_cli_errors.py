@@ -1,0 +1,32 @@
+"""Every instructor mistake gets one line that says what to do, and exit status 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def grader(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader", "--course-dir", str(tmp_path / "state"), *args],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["autograde", "{tmp}/nowhere", "--lab", "lab01_data"], "does not exist: give a folder"),
+    (["autograde", "{tmp}", "--lab", "lab99_nothing"], "no lab 'lab99_nothing'; labs in solutions/: lab01_data"),
+    (["autograde", "{tmp}/broken.zip", "--lab", "lab01_data"], "is neither a folder nor a zip file"),
+    (["autograde", "{tmp}", "--lab", "lab01_data", "--student", "ghost"], "no submission of lab01_data by 'ghost'"),
+    (["export", "--out", "{tmp}/out.csv"], "no gradebook at"),
+    (["feedback"], "no gradebook at"),
+])
+def test_one_line_and_status_2(tmp_path: Path, args: list[str], message: str):
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    result = grader(tmp_path, *(a.format(tmp=tmp_path) for a in args))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("sandbox:")]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
