@@ -6,13 +6,21 @@ BIN    := $(VENV)/bin
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test release check clean
+.PHONY: lab test release check clean system-packages
 
 lab: $(STAMP)  ## Open JupyterLab on the student notebooks.
 	$(BIN)/jupyter lab --ServerApp.root_dir=labs $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(STAMP)  ## The whole suite: course library, lab pipeline, nbval, real nbgrader grading.
+test: $(STAMP) system-packages  ## The whole suite: course library, lab pipeline, nbval, real nbgrader grading.
 	$(BIN)/python -m pytest
+
+# Debian packages the suite needs beside Python's: bubblewrap, the grader's sandbox.
+system-packages:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q bubblewrap || { apt-get update -q && apt-get install -y -q bubblewrap; }; \
+	  else echo "make test needs bubblewrap for the grader's sandbox: sudo apt-get install bubblewrap"; exit 1; fi; }
 
 release: $(STAMP)  ## Regenerate labs/ from solutions/ (instructors).
 	$(BIN)/python -m grader release

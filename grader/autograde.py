@@ -36,7 +36,7 @@ from traitlets.config import Config
 
 from grader.execute import FAULTS_FILE, SandboxedExecute
 from grader.preprocessors import RestoreDeletedCells
-from grader.release import ReleaseError, generate, load_config
+from grader.release import Course, ReleaseError, generate, load_config
 from grader.sandbox import Limits, SandboxUnavailable, probe
 from grader.submissions import Submission, collect, stage
 
@@ -44,10 +44,9 @@ BUSY_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
-class GradingCourse:
+class GradingCourse(Course):
     """The course (``solutions/``, ``labs/``) and the folder holding the instructor's state."""
 
-    root: Path
     state: Path  # gradebook.db, submitted/, autograded/, feedback/
 
     @property
@@ -74,9 +73,6 @@ class GradingCourse:
         """The course's nbgrader configuration, pointed at this state folder."""
         return load_config(root=str(self.root), db_url=self.db_url, submitted_directory=str(self.submitted),
                            autograded_directory=str(self.autograded), feedback_directory=str(self.feedback))
-
-    def labs(self) -> list[str]:
-        return sorted(p.parent.name for p in (self.root / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
 
 
 @dataclass(frozen=True)
@@ -158,8 +154,8 @@ class Report:
 def autograde(course: GradingCourse, source: Path, lab: str, *, jobs: int | None = None, student: str | None = None,
               limits: Limits = Limits(), strict: bool = False, progress: bool = True) -> Report:
     """Grade every submission of ``lab`` in ``source`` (or only ``student``'s) and return a report."""
-    if lab not in course.labs():
-        raise ReleaseError(f"no lab {lab!r}; labs in solutions/: {', '.join(course.labs())}")
+    if lab not in course.source_labs():
+        raise ReleaseError(f"no lab {lab!r}; labs in solutions/: {', '.join(course.source_labs())}")
     isolation = probe()
     if strict and isolation.missing:
         raise SandboxUnavailable(f"--sandbox strict: {isolation.describe()}")

@@ -49,11 +49,7 @@ class SandboxedExecute(Execute):
 
     limits = Instance(Limits, args=()).tag(config=True)
     strict = Bool(False, help="refuse to grade when an isolation feature is missing").tag(config=True)
-    interrupt_on_timeout = False  # a cell past its limit ends the run: see preprocess()
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.kernel_manager_class = SandboxedKernelManager
+    interrupt_on_timeout = Bool(False, help="a cell past its limit ends the run: see preprocess_cell()")
 
     def create_kernel_manager(self):
         self.km = SandboxedKernelManager(limits=self.limits, work_dir=self._work_dir, config=self.config)
@@ -85,8 +81,9 @@ class SandboxedExecute(Execute):
         except DeadKernelError:
             self._fault(cell, index, self._process_cap_hit() or self._why_the_kernel_died())
         else:
-            if self._process_cap_hit():
-                self._fault(cell, index, self._process_cap_hit())
+            too_many_processes = self._process_cap_hit()
+            if too_many_processes:
+                self._fault(cell, index, too_many_processes)
             elif any(output.get("ename") == "MemoryError" for output in cell.get("outputs", [])):
                 self._notes.append(f"{_name(cell, index)}: it ran out of memory (the cap is "
                                    f"{self.limits.memory_bytes / 1024**3:g} GiB); the run went on")
