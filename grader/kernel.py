@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import sys
 import threading
 import traceback
@@ -31,6 +32,8 @@ import types
 from ipykernel.ipkernel import IPythonKernel
 
 HEADER = "#grader:"
+# What hidden tests check with: snapshot before any student code runs.
+PRISTINE_MODULES = ("math", "numpy", "numpy.testing")
 TEST_FILENAME = "<test cell>"
 
 
@@ -87,11 +90,15 @@ class Guard:
                              list(self.shell.ast_transformers))
         self.modules: set[str] = set()
         self.protected: dict[str, object] = {}
-        self._watch_module("numpy")
-        self._watch_module("numpy.testing")
-        self._watch_module("math")
+        for name in PRISTINE_MODULES:  # imported now, before any cell, so no student cell patches them first
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                continue
+            self._watch_module(name)
 
     def _watch_module(self, name: str) -> None:
+        """Snapshot an imported module's namespace once, so a patched helper in it is put back."""
         module = sys.modules.get(name)
         if module is not None and name not in self.modules:
             self.modules.add(name)
@@ -105,7 +112,6 @@ class Guard:
                 value = self.protected[name] = namespace[name]
                 if isinstance(value, types.ModuleType):
                     self._watch_module(value.__name__)
-        self._watch_module("numpy.testing")
 
     def restore(self) -> None:
         """Undo whatever student code changed in the machinery a test cell relies on."""
@@ -115,8 +121,10 @@ class Guard:
             vars(self.shell).pop(name, None)
         for name in ("do_execute", "send_response", "execute_request"):
             vars(self.kernel).pop(name, None)
-        self.shell.input_transformers_cleanup[:], self.shell.input_transformers_post[:], self.shell.ast_transformers[:] = (
-            list(t) for t in self.transformers)
+        cleanup, post, ast_transformers = self.transformers
+        self.shell.input_transformers_cleanup[:] = cleanup
+        self.shell.input_transformers_post[:] = post
+        self.shell.ast_transformers[:] = ast_transformers
         sys.stdout, sys.stderr = self.streams
         sys.excepthook = sys.__excepthook__
         sys.settrace(None)

@@ -116,6 +116,8 @@ print("NETWORK", json.dumps(reached))
         "patched_helpers": tiny.answered(nb, WRONG, tiny.prepend(
             "np.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None")),
         "rebound_names": tiny.answered(nb, WRONG, tiny.prepend(YES + "np = Yes()")),
+        "patched_before_setup": tiny.answered(nb, WRONG, tiny.insert_before("tiny-setup",
+            "import numpy\nnumpy.isclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None")),
         "always_equal": tiny.answered(nb, {
             "tiny-add": "class Same:\n    def __eq__(self, other):\n        return True\n"
                         "def add(a, b):\n    return Same()",
@@ -195,7 +197,7 @@ def graded(tmp_path_factory) -> Results:
 
 
 # Cheats that plain `nbgrader autograde` rewards: the control below shows they are real.
-FOOL_NBGRADER = ["input_transformer", "ast_transformer", "patched_helpers", "rebound_names"]
+FOOL_NBGRADER = ["input_transformer", "ast_transformer", "patched_helpers", "rebound_names", "patched_before_setup"]
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +231,7 @@ def test_honest_work_keeps_its_points_beside_the_cheats(graded):
 
 
 @pytest.mark.parametrize("student", ["input_transformer", "ast_transformer", "showtraceback", "excepthook",
-                                     "patched_helpers", "rebound_names", "always_equal"])
+                                     "patched_helpers", "rebound_names", "patched_before_setup", "always_equal"])
 def test_tampering_with_execution_earns_nothing(graded, student):
     assert graded.score[student] == 0
 

@@ -118,6 +118,14 @@ def insert_after(anchor: str, code: str) -> Edit:
     return edit
 
 
+def insert_before(anchor: str, code: str) -> Edit:
+    """A new cell of the student's own before the cell ``anchor``."""
+    def edit(notebook):
+        index = next(i for i, cell in enumerate(notebook.cells) if grade_id(cell) == anchor)
+        notebook.cells.insert(index, new_code_cell(code))
+    return edit
+
+
 def drop(*grade_ids: str) -> Edit:
     def edit(notebook):
         notebook.cells = [cell for cell in notebook.cells if grade_id(cell) not in grade_ids]
