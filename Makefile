@@ -5,22 +5,24 @@ BIN    := $(VENV)/bin
 # Jupyter refuses to run as root (containers, CI) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 STAMP  := $(VENV)/.installed
+LAB_DIR ?= labs
 
 .PHONY: lab test release check clean system-packages
 
 lab: $(STAMP)  ## Open JupyterLab on the student notebooks.
-	$(BIN)/jupyter lab --ServerApp.root_dir=labs $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(LAB_DIR) $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) system-packages  ## The whole suite: course library, lab pipeline, nbval, real nbgrader grading.
 	$(BIN)/python -m pytest
 
-# Debian packages the suite needs beside Python's: bubblewrap, the grader's sandbox.
+# Debian packages the suite needs beside Python's: bubblewrap (the grader's sandbox) and
+# chromium (the browser tests drive it with Playwright; `playwright install` cannot download here).
 system-packages:
-	@command -v bwrap >/dev/null || { \
+	@command -v bwrap >/dev/null && command -v chromium >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -q bubblewrap || { apt-get update -q && apt-get install -y -q bubblewrap; }; \
-	  else echo "make test needs bubblewrap for the grader's sandbox: sudo apt-get install bubblewrap"; exit 1; fi; }
+	    apt-get install -y -q bubblewrap chromium || { apt-get update -q && apt-get install -y -q bubblewrap chromium; }; \
+	  else echo "make test needs bubblewrap and chromium: sudo apt-get install bubblewrap chromium"; exit 1; fi; }
 
 release: $(STAMP)  ## Regenerate labs/ from solutions/ (instructors).
 	$(BIN)/python -m grader release

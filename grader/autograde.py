@@ -38,7 +38,7 @@ from grader.execute import FAULTS_FILE, SandboxedExecute
 from grader.preprocessors import RestoreDeletedCells
 from grader.release import Course, ReleaseError, generate, load_config
 from grader.sandbox import Limits, SandboxUnavailable, probe
-from grader.submissions import Submission, collect, stage
+from grader.submissions import collect, stage
 
 BUSY_TIMEOUT_S = 120
 
