@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -34,27 +33,19 @@ sys.path.insert(0, str(REPO))
 from grader.cli import put_environment_scripts_on_path  # noqa: E402
 from grader.execute import cell_kind  # noqa: E402
 from grader.kernel import HEADER  # noqa: E402
+from grader.release import solution_answers, with_answers  # noqa: E402
 from grader.sandbox import SandboxedKernelManager  # noqa: E402
 
-MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
 
 
 def submissions(lab: str, count: int) -> dict[str, nbformat.NotebookNode]:
     """Full, half and empty answers in turn: the spread a real class hands in."""
-    solution = nbformat.read(REPO / "solutions" / lab / f"{lab}.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: MARKERS.sub("", c.source) for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    answers = solution_answers(nbformat.read(REPO / "solutions" / lab / f"{lab}.ipynb", as_version=4))
     names = list(answers)  # notebook order: later exercises build on earlier ones
     shares = [names, names[: len(names) // 2], []]
-    made = {}
-    for index in range(count):
-        notebook = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
-        chosen = shares[index % len(shares)]
-        for cell in notebook.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in chosen:
-                cell.source = answers[cell.metadata["nbgrader"]["grade_id"]]
-        made[f"student{index:02d}"] = notebook
-    return made
+    released = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
+    return {f"student{index:02d}": with_answers(released, {name: answers[name] for name in shares[index % len(shares)]})
+            for index in range(count)}
 
 
 def plain_nbgrader(lab: str, notebooks: dict, scratch: Path) -> tuple[float, dict[str, float]]:

@@ -9,6 +9,7 @@ scratch course directory with a throw-away gradebook and compares.
 
 from __future__ import annotations
 
+import copy as copy_module
 import filecmp
 import shutil
 import tempfile
@@ -16,10 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config, PyFileConfigLoader
 
 CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
+SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
 
 
 class ReleaseError(RuntimeError):
@@ -100,6 +103,28 @@ def check(course: Course) -> list[str]:
         if differences:
             problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
     return problems
+
+
+def solution_answers(source: nbformat.NotebookNode) -> dict[str, str]:
+    """Each answer cell's solution code (by grade_id), without nbgrader's solution markers."""
+    return {cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+                line for line in cell.source.splitlines() if line.strip() not in SOLUTION_MARKERS)
+            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def with_answers(notebook: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose answer cells named in ``answers`` (by grade_id) hold the given code."""
+    copy = nbformat.from_dict(copy_module.deepcopy(notebook))
+    for cell in copy.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in answers:
+            cell.source = answers[cell.metadata["nbgrader"]["grade_id"]]
+    return copy
+
+
+def solved(course: Course, lab: str) -> nbformat.NotebookNode:
+    """The released notebook with every answer from the source: what a perfect student hands in."""
+    source = nbformat.read(course.solutions / lab / f"{lab}.ipynb", as_version=4)
+    return with_answers(nbformat.read(course.labs / lab / f"{lab}.ipynb", as_version=4), solution_answers(source))
 
 
 def _known(labs: Iterable[str], sources: list[str]) -> list[str]:

@@ -15,8 +15,10 @@ from e2e_harness import Lab, shoot, wait_idle
 from llm_server import ChatServer, Reply
 from playwright.sync_api import Locator, Page, expect
 
+from grader.release import Course, solved
 from socratiq_ext.content import load_lab
 
+REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_data"
 NOTEBOOK = f"{LAB}/{LAB}.ipynb"
 FIRST_EXERCISE = "lab01-validate-check_record"
@@ -153,24 +155,9 @@ def test_flow5_online_reply_streams_in_and_the_offline_notice_is_gone(lab: Lab, 
 def test_flow6_validate_a_finished_lab(lab: Lab, page: Page, shots: Path):
     finished = lab.root / "finished" / f"{LAB}.ipynb"
     finished.parent.mkdir(exist_ok=True)
-    nbformat.write(_finished_notebook(), finished)
+    nbformat.write(solved(Course(REPO), LAB), finished)
     lab.open(page, f"finished/{LAB}.ipynb", "flow6")
     page.get_by_role("button", name="Validate").click()
     dialog = page.locator(".jp-Dialog")
     expect(dialog).to_contain_text("Success! Your notebook passes all the tests.", timeout=300_000)
     shoot(page, "flow6-validate", shots, dialog)
-
-
-def _finished_notebook() -> nbformat.NotebookNode:
-    """The student version with every answer filled in from the solution."""
-    repo = Path(__file__).resolve().parents[2]
-    solution = nbformat.read(repo / "solutions" / LAB / f"{LAB}.ipynb", as_version=4)
-    markers = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
-    answers = {c.metadata["nbgrader"]["grade_id"]: markers.sub("", c.source) for c in solution.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    notebook = nbformat.read(repo / "labs" / LAB / f"{LAB}.ipynb", as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
-    return notebook

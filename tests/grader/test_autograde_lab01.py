@@ -14,31 +14,17 @@ import pytest
 
 from grader.autograde import GradingCourse
 from grader.export import scores
+from grader.release import solution_answers, with_answers
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_data"
 SOLUTION = REPO / "solutions" / LAB / f"{LAB}.ipynb"
 RELEASED = REPO / "labs" / LAB / f"{LAB}.ipynb"
-MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
 CHEAT = "get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
 
 
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def student_version(answers: dict[str, str]) -> bytes:
-    notebook = nbformat.read(RELEASED, as_version=4)
-    for cell in notebook.cells:
-        if grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return nbformat.writes(notebook).encode()
-
-
-def solution_answers() -> dict[str, str]:
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    return {grade_id(c): MARKERS.sub("", c.source) for c in notebook.cells
-            if c.metadata.get("nbgrader", {}).get("solution")}
+    return nbformat.writes(with_answers(nbformat.read(RELEASED, as_version=4), answers)).encode()
 
 
 def hidden_lines() -> list[str]:
@@ -59,7 +45,7 @@ def grader(root: Path, *args: str) -> subprocess.CompletedProcess:
 def course(tmp_path_factory) -> Path:
     """Three Canvas uploads graded from the zip, then one student regraded from a folder."""
     root = tmp_path_factory.mktemp("lab01-grading")
-    answers = solution_answers()
+    answers = solution_answers(nbformat.read(SOLUTION, as_version=4))
     first = sorted(answers)[0]
     export = root / "canvas.zip"
     with zipfile.ZipFile(export, "w") as archive:

@@ -19,6 +19,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from grader.cli import put_environment_scripts_on_path
+from grader.release import generate, with_answers
+
 LAB = "tiny"
 POINTS = {"tiny-add-tests": 2, "tiny-mean-tests": 3}
 FULL = sum(POINTS.values())
@@ -76,8 +79,6 @@ def write_course(root: Path) -> None:
 
 def released(root: Path) -> nbformat.NotebookNode:
     """The student version, as nbgrader generates it."""
-    from grader.cli import put_environment_scripts_on_path
-    from grader.release import generate
     put_environment_scripts_on_path()  # nbgrader runs alembic when it creates a gradebook
     labs = generate(LAB, root, f"sqlite:///{root / 'release.db'}")
     return nbformat.read(labs / f"{LAB}.ipynb", as_version=4)
@@ -92,10 +93,7 @@ def grade_id(cell) -> str | None:
 
 def answered(student_version: nbformat.NotebookNode, answers: dict[str, str], *edits: Edit) -> nbformat.NotebookNode:
     """The student version with ``answers`` in its answer cells, then ``edits`` applied."""
-    notebook = nbformat.from_dict(json.loads(json.dumps(student_version)))
-    for cell in notebook.cells:
-        if grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
+    notebook = with_answers(student_version, answers)
     for edit in edits:
         edit(notebook)
     return notebook

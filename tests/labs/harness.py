@@ -18,10 +18,9 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
 from grader.cli import put_environment_scripts_on_path
-from grader.release import load_config
+from grader.release import load_config, solution_answers, with_answers
 
 REPO = Path(__file__).resolve().parents[2]
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
 
 def grade_id(cell) -> str | None:
@@ -36,19 +35,6 @@ def is_answer(cell) -> bool:
 def is_test(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
-
-
-def strip_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
-
-
-def with_answers(notebook, answers: dict[str, str]):
-    """A copy of ``notebook`` whose answer cells named in ``answers`` (by grade_id) hold the given code."""
-    copy = nbformat.from_dict(notebook)
-    for cell in copy.cells:
-        if grade_id(cell) in answers:
-            cell.source = answers[grade_id(cell)]
-    return copy
 
 
 def execute(notebook, workdir: Path, timeout: int = 300):
@@ -108,8 +94,7 @@ class ScratchCourse:
 
     def solved(self):
         """The released notebook with every answer cell filled in from the solution."""
-        answers = {grade_id(c): strip_markers(c.source) for c in self.source.cells if is_answer(c)}
-        return with_answers(self.released, answers)
+        return with_answers(self.released, solution_answers(self.source))
 
     def submit(self, student: str, notebook) -> None:
         folder = self.root / load_config().CourseDirectory.submitted_directory / student / self.lab
