@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -41,6 +42,7 @@ from grader.sandbox import Limits, SandboxUnavailable, probe
 from grader.submissions import collect, stage
 
 BUSY_TIMEOUT_S = 120
+EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(?:Error|Exception)\b[^\n]*", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -119,23 +121,40 @@ def grade_one(course: GradingCourse, lab: str, student: str, limits: Limits, str
     result = api.autograde(lab, student)
     if result["success"]:
         return Outcome(student)
-    text = (result.get("error") or result.get("log") or "no message").strip()
+    text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
     if SandboxUnavailable.__name__ in text:
         return Outcome(student, f"refused: {probe().describe()}")
-    return Outcome(student, f"nbgrader could not grade it: {text.splitlines()[-1][:200]}")
+    return Outcome(student, f"nbgrader could not grade it ({_root_cause(text)}): regrade it alone with --student "
+                            f"{student}; if that fails too, its nbgrader cell metadata is likely damaged")
 
 
-def zero_and_explain(course: GradingCourse, lab: str, student: str, reason: str) -> None:
-    """Record a submission that could not run at all: 0 for every cell, and why."""
+def _root_cause(log: str) -> str:
+    """The first exception nbgrader's log names, rather than its closing 'see the above traceback'."""
+    causes = [m.group(0).strip() for m in EXCEPTION_LINE.finditer(log) if "NbGraderException" not in m.group(0)]
+    return causes[0][:160] if causes else "no reason given"
+
+
+def explain(course: GradingCourse, lab: str, student: str, reason: str, *, zero: bool) -> None:
+    """Keep why a submission was not graded normally; with ``zero``, score it 0 for every cell.
+
+    A notebook that cannot be read earns 0. When the grader itself fails, an
+    earlier grade stays as it was; a student seen for the first time gets 0s,
+    so that every submission appears in exports.
+    """
     with Gradebook(course.db_url) as gradebook:
-        gradebook.update_or_create_student(student)
-        gradebook.update_or_create_submission(lab, student)
-        submission = gradebook.find_submission(lab, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = grade.cell.name in {c.name for c in notebook.notebook.solution_cells}
-        gradebook.db.commit()
+        try:
+            gradebook.find_submission(lab, student)
+            seen = True
+        except MissingEntry:
+            seen = False
+        if zero or not seen:
+            gradebook.update_or_create_student(student)
+            gradebook.update_or_create_submission(lab, student)
+            for notebook in gradebook.find_submission(lab, student).notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False  # nothing was run, so there is nothing to grade by hand
+            gradebook.db.commit()
     folder = course.autograded / student / lab
     folder.mkdir(parents=True, exist_ok=True)
     (folder / FAULTS_FILE).write_text(json.dumps({"faults": [reason], "sandbox": probe().describe()}, indent=1))
@@ -167,16 +186,16 @@ def autograde(course: GradingCourse, source: Path, lab: str, *, jobs: int | None
             raise ReleaseError(f"no submission of {lab} by {student!r} in {source}")
     ensure_lab_in_gradebook(course, lab)
     stage(submissions, course.submitted, lab)
-    problems = {s.student: s.problem() for s in submissions if s.problem()}
+    problems = {s.student: reason for s in submissions if (reason := s.problem())}
     for name, reason in problems.items():
-        zero_and_explain(course, lab, name, reason)
+        explain(course, lab, name, reason, zero=True)
     runnable = [s.student for s in submissions if s.student not in problems]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(runnable) or 1))
     limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // jobs))
     for outcome in _run_pool(course, lab, runnable, jobs, limits, strict, progress):
         if outcome.problem:
             problems[outcome.student] = outcome.problem
-            zero_and_explain(course, lab, outcome.student, outcome.problem)
+            explain(course, lab, outcome.student, outcome.problem, zero=False)
     graded = [s.student for s in submissions]
     return Report(graded, problems, skipped, time.perf_counter() - started)
 

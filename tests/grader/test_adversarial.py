@@ -146,9 +146,16 @@ print("NETWORK", json.dumps(reached))
             FAULT_AFTER_ADD, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")),
         "infinite_print": tiny.answered(nb, RIGHT, tiny.insert_after(
             FAULT_AFTER_ADD, "while True:\n    print('spam ' * 200)")),
+        "broken_metadata": tiny.answered(nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "x = 1"), _bogus_metadata),
         "not_json": b"{ this is not a notebook",
         "wrong_schema": b'{"cells": "none", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
     }
+
+
+def _bogus_metadata(notebook) -> None:
+    """Mark the student's own cell as an nbgrader grade cell without an id: nbgrader refuses the notebook."""
+    cell = next(c for c in notebook.cells if c.source == "x = 1")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": False, "points": 99}
 
 
 @dataclass
@@ -292,6 +299,12 @@ def test_a_file_that_is_not_a_notebook_scores_zero_with_a_reason(graded, student
     assert f"{student}: {student}/{tiny.LAB}.ipynb is not a valid notebook" in graded.stderr
     # the original is kept for the instructor
     assert (graded.course.submitted / student / tiny.LAB / f"{tiny.LAB}.ipynb").is_file()
+
+
+def test_a_notebook_nbgrader_refuses_scores_zero_with_its_reason(graded):
+    assert graded.score["broken_metadata"] == 0
+    assert graded.faults("broken_metadata")[0].startswith("nbgrader could not grade it (KeyError: 'grade_id')")
+    assert "broken_metadata: nbgrader could not grade it" in graded.stderr
 
 
 def test_no_graded_kernel_outlives_the_run(graded):
