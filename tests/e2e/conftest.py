@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
 from e2e_harness import CHROMIUM_FLAGS, LAB_SETTINGS, SHOTS, Lab  # noqa: E402
+
+START_TIMEOUT_S = 180
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -72,13 +76,20 @@ def lab(e2e_dir: Path) -> Iterator[Lab]:
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    log = []
-    for line in server.stdout:  # wait for the line that says it is serving
+    log: list[str] = []
+    give_up = threading.Timer(START_TIMEOUT_S, os.killpg, (server.pid, signal.SIGKILL))
+    give_up.start()
+    ready = False
+    for line in server.stdout:  # wait for the line that says it is serving (the timer ends a server that hangs)
         log.append(line)
         if f"127.0.0.1:{port}/lab" in line:
+            ready = True
             break
-    else:
+    give_up.cancel()
+    if not ready:
         raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-30:]))
+    # Keep reading what the server prints, or a full pipe would stall it.
+    threading.Thread(target=log.extend, args=(server.stdout,), daemon=True).start()
     try:
         yield Lab(url, token, root, home)
     finally:
