@@ -16,7 +16,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,20 +54,21 @@ def shots(e2e_dir: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(e2e_dir: Path) -> Iterator[Lab]:
     """JupyterLab via ``make lab``, on a copy of labs/, with a token, a private home and private settings."""
-    root = e2e_dir / "labs"
+    run = Path(tempfile.mkdtemp(prefix="lab-", dir=e2e_dir))
+    root = run / "labs"
     shutil.copytree(REPO / "labs", root, ignore=shutil.ignore_patterns("models", "__pycache__", ".ipynb_checkpoints"))
-    settings = e2e_dir / "lab-settings"
+    settings = run / "lab-settings"
     for plugin, values in LAB_SETTINGS.items():
         file = settings / f"{plugin}.jupyterlab-settings"
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_text(json.dumps(values))
     token, port = secrets.token_hex(16), _free_port()
-    home = e2e_dir / "socratiq"
+    home = run / "socratiq"
     env = {**os.environ, "SOCRATIQ_HOME": str(home), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(e2e_dir / "workspaces"), "JUPYTER_RUNTIME_DIR": str(e2e_dir / "runtime"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(run / "workspaces"), "JUPYTER_RUNTIME_DIR": str(run / "runtime"),
            "PYTHONUNBUFFERED": "1"}
     for name in ("SOCRATIQ_BASE_URL", "SOCRATIQ_API_KEY", "OPENAI_API_KEY", "SOCRATIQ_MODEL"):
         env.pop(name, None)
@@ -100,9 +103,13 @@ def lab(e2e_dir: Path) -> Iterator[Lab]:
             os.killpg(server.pid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(e2e_dir: Path) -> Iterator[BrowserContext]:
-    """Headless Debian Chromium with a fresh profile, its crash reports and config kept in the run's folder."""
+    """Headless Debian Chromium with a fresh profile, its crash reports and config kept in the run's folder.
+
+    Module-scoped, like the server: Playwright's sync API holds an asyncio loop on the main thread while it
+    runs, which would break every later test that calls ``asyncio.run``.
+    """
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it, or apt install chromium")
@@ -110,7 +117,7 @@ def browser(e2e_dir: Path) -> Iterator[BrowserContext]:
     env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(e2e_dir / "chromium-profile"), executable_path=chromium, headless=True, env=env,
+            str(e2e_dir / f"chromium-profile-{uuid.uuid4().hex[:8]}"), executable_path=chromium, headless=True, env=env,
             args=[*CHROMIUM_FLAGS, f"--crash-dumps-dir={home / 'crashes'}"], viewport={"width": 1400, "height": 1000})
         yield context
         context.close()
