@@ -27,14 +27,13 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from grader.cli import put_environment_scripts_on_path
+from grader.execute import cell_kind
+from grader.kernel import HEADER
+from grader.release import solution_answers, with_answers
+from grader.sandbox import SandboxedKernelManager
 
-from grader.cli import put_environment_scripts_on_path  # noqa: E402
-from grader.execute import cell_kind  # noqa: E402
-from grader.kernel import HEADER  # noqa: E402
-from grader.release import solution_answers, with_answers  # noqa: E402
-from grader.sandbox import SandboxedKernelManager  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 

@@ -11,7 +11,6 @@ write to it one short transaction at a time (WAL mode, a generous busy timeout).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import re
@@ -35,7 +34,7 @@ from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
 from traitlets.config import Config
 
-from grader.execute import FAULTS_FILE, SandboxedExecute
+from grader.execute import SandboxedExecute, write_faults
 from grader.preprocessors import RestoreDeletedCells
 from grader.release import Course, ReleaseError, generate, load_config
 from grader.sandbox import Limits, SandboxUnavailable, probe
@@ -122,8 +121,6 @@ def grade_one(course: GradingCourse, lab: str, student: str, limits: Limits, str
     if result["success"]:
         return Outcome(student)
     text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
-    if SandboxUnavailable.__name__ in text:
-        return Outcome(student, f"refused: {probe().describe()}")
     return Outcome(student, f"nbgrader could not grade it ({_root_cause(text)}): regrade it alone with --student "
                             f"{student}; if that fails too, its nbgrader cell metadata is likely damaged")
 
@@ -157,7 +154,7 @@ def explain(course: GradingCourse, lab: str, student: str, reason: str, *, zero:
             gradebook.db.commit()
     folder = course.autograded / student / lab
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / FAULTS_FILE).write_text(json.dumps({"faults": [reason], "sandbox": probe().describe()}, indent=1))
+    write_faults(folder, [reason], probe().describe())
 
 
 @dataclass(frozen=True)

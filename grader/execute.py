@@ -38,6 +38,11 @@ def cell_kind(cell: NotebookNode) -> str:
     return "student"
 
 
+def write_faults(folder: Path, faults: list[str], isolation: str) -> None:
+    """Keep why a notebook's run stopped or went wrong, for feedback and the summary."""
+    (folder / FAULTS_FILE).write_text(json.dumps({"faults": faults, "sandbox": isolation}, indent=1))
+
+
 def read_faults(folder: Path) -> dict:
     """What :class:`SandboxedExecute` recorded for one graded notebook folder ({} if nothing)."""
     path = folder / FAULTS_FILE
@@ -67,8 +72,7 @@ class SandboxedExecute(Execute):
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            record = {"faults": self._faults + self._notes, "sandbox": isolation.describe()}
-            (Path(self._work_dir) / FAULTS_FILE).write_text(json.dumps(record, indent=1))
+            write_faults(Path(self._work_dir), self._faults + self._notes, isolation.describe())
 
     def preprocess_cell(self, cell, resources, index):
         if self._faults:

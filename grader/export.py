@@ -48,9 +48,13 @@ def scores(course) -> list[Score]:
 def cell_ids(course) -> dict[str, list[str]]:
     """Each lab's graded cells, in notebook order."""
     with Gradebook(course.db_url) as gradebook:
-        return {assignment.name: [cell.name for notebook in assignment.notebooks for cell in notebook.source_cells
-                                  if cell.name in {g.name for g in notebook.grade_cells}]
+        return {assignment.name: [name for notebook in assignment.notebooks for name in _graded_cells(notebook)]
                 for assignment in gradebook.assignments}
+
+
+def _graded_cells(notebook) -> list[str]:
+    graded = {cell.name for cell in notebook.grade_cells}
+    return [cell.name for cell in notebook.source_cells if cell.name in graded]
 
 
 def write(course, fmt: str, out: Path) -> int:

@@ -9,7 +9,6 @@ scratch course directory with a throw-away gradebook and compares.
 
 from __future__ import annotations
 
-import copy as copy_module
 import filecmp
 import shutil
 import tempfile
@@ -114,7 +113,7 @@ def solution_answers(source: nbformat.NotebookNode) -> dict[str, str]:
 
 def with_answers(notebook: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
     """A copy of ``notebook`` whose answer cells named in ``answers`` (by grade_id) hold the given code."""
-    copy = nbformat.from_dict(copy_module.deepcopy(notebook))
+    copy = nbformat.from_dict(notebook)  # a deep copy: every dict and list is rebuilt
     for cell in copy.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") in answers:
             cell.source = answers[cell.metadata["nbgrader"]["grade_id"]]

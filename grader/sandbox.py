@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,7 +67,7 @@ class Isolation:
 
     bwrap: str | None  # path of a working bubblewrap, or None
     pids_cgroup: Path | None  # a cgroup folder we may create children in, or None
-    missing: tuple[str, ...] = field(default=())
+    missing: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for the instructor: what protects the kernels, and what does not."""
@@ -76,13 +76,9 @@ class Isolation:
         return "sandbox: " + "; ".join(self.missing)
 
 
+@lru_cache(maxsize=1)
 def probe() -> Isolation:
     """Find out once which isolation features work here (cached per process)."""
-    return _probe()
-
-
-@lru_cache(maxsize=1)
-def _probe() -> Isolation:
     missing = []
     bwrap = shutil.which("bwrap")
     if bwrap is None:
