@@ -9,14 +9,22 @@ some of those answers). It imports this module's fixtures and tests
 The four submissions graded: the solution, the released notebook, hard-coded
 answers that pass every visible self-check, and answers returning an object
 that equals everything.
+
+Fairness is proven the other way round: ``SPEC_FOLLOWING`` (style -> grade_id ->
+code) holds at least two further answers to every exercise, written from the
+released notebook alone in styles that differ the way students' do. Each
+style is a submission that must earn full marks twice: from plain nbgrader,
+and from ``python -m grader``'s sandboxed, guarded pipeline.
 """
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from harness import ScratchCourse, errors, execute, is_test, printed_json, with_answers
+from grader.autograde import GradingCourse, autograde
+from harness import ScratchCourse, errors, execute, is_test, printed_json, solution_answers, with_answers
 
 ALWAYS_EQUAL = '''
 class AlwaysEqual:
@@ -39,7 +47,13 @@ __all__ = [
     "test_hard_coded_answers_pass_the_visible_checks",
     "test_hard_coded_answers_fail_every_exercise_at_grading",
     "test_always_equal_objects_earn_nothing",
+    "sandboxed_scores",
+    "test_every_exercise_has_two_spec_following_implementations",
+    "test_spec_following_implementations_earn_full_marks",
+    "test_spec_following_implementations_earn_full_marks_in_the_sandbox",
 ]
+
+SPEC = "spec_"  # student ids of the spec-following submissions: spec_<style>
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +82,7 @@ def submissions(request, course, memo) -> dict:
         "released": course.released,
         "hard_coded": with_answers(course.released, lab.hard_coded_answers(memo)),
         "always_equal": with_answers(course.released, always_equal),
+        **{SPEC + style: with_answers(course.released, answers) for style, answers in lab.SPEC_FOLLOWING.items()},
     }
 
 
@@ -107,3 +122,46 @@ def test_hard_coded_answers_fail_every_exercise_at_grading(scores):
 
 def test_always_equal_objects_earn_nothing(scores):
     assert sum(scores["always_equal"].values()) == 0, scores["always_equal"]
+
+
+@pytest.fixture(scope="module")
+def sandboxed_scores(course, submissions, tmp_path_factory) -> dict[str, dict[str, float]]:
+    """The spec-following submissions graded by ``python -m grader``'s pipeline, two at a time."""
+    folder = tmp_path_factory.mktemp("spec-submissions")
+    for student, notebook in submissions.items():
+        if student.startswith(SPEC):
+            (folder / student).mkdir()
+            nbformat.write(notebook, folder / student / f"{course.lab}.ipynb")
+    grading = GradingCourse(course.root, course.root / "sandboxed")
+    report = autograde(grading, folder, course.lab, jobs=2, progress=False)
+    assert report.problems == {}, report.problems
+    return {student: course.scores(student, db_url=grading.db_url) for student in report.graded}
+
+
+def test_every_exercise_has_two_spec_following_implementations(request, course):
+    styles = request.module.SPEC_FOLLOWING
+    assert len(styles) >= 2, "at least two spec-following styles"
+    solution = {g: _normalized(code) for g, code in solution_answers(course.source).items()}
+    for style, answers in styles.items():
+        assert set(answers) == set(request.module.FUNCTION_OF), f"{style} answers every exercise, and only those"
+        copied = [g for g, code in answers.items() if _normalized(code) == solution[g]]
+        assert copied == [], f"{style}: {copied} repeat the solution instead of another implementation"
+    for grade in request.module.FUNCTION_OF:
+        versions = {_normalized(answers[grade]) for answers in styles.values()}
+        assert len(versions) == len(styles), f"{grade}: the styles' implementations must differ"
+
+
+def test_spec_following_implementations_earn_full_marks(course, scores):
+    lost = {student: {cell: points for cell, points in earned.items() if points < course.max_scores()[cell]}
+            for student, earned in scores.items() if student.startswith(SPEC)}
+    assert lost and all(cells == {} for cells in lost.values()), f"hidden tests demand more than the text: {lost}"
+
+
+def test_spec_following_implementations_earn_full_marks_in_the_sandbox(course, sandboxed_scores):
+    lost = {student: {cell: points for cell, points in earned.items() if points < course.max_scores()[cell]}
+            for student, earned in sandboxed_scores.items()}
+    assert lost and all(cells == {} for cells in lost.values()), f"lost in the sandboxed grader: {lost}"
+
+
+def _normalized(code: str) -> str:
+    return " ".join(code.split())

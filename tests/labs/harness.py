@@ -105,10 +105,10 @@ class ScratchCourse:
         result = self.api.autograde(self.lab, student, force=True, create=True)
         assert result["success"], result.get("error") or result.get("log")
 
-    def scores(self, student: str) -> dict[str, float]:
-        """Autograded points per test cell, from the gradebook."""
+    def scores(self, student: str, db_url: str | None = None) -> dict[str, float]:
+        """Autograded points per test cell, from the gradebook (default: this course's own)."""
         tests = self.max_scores()
-        with Gradebook(self.db_url) as gradebook:
+        with Gradebook(db_url or self.db_url) as gradebook:
             notebook = gradebook.find_submission_notebook(self.lab, self.lab, student)
             return {g.name: g.score for g in notebook.grades if g.name in tests}
 
