@@ -1,7 +1,8 @@
 """Grade a lab's submissions in parallel, each in its own sandboxed kernel, into nbgrader's gradebook.
 
 The pipeline is nbgrader's ``Autograde`` converter, configured at its seams:
-its sanitizing steps gain :class:`grader.preprocessors.RestoreDeletedCells`,
+its sanitizing steps gain :class:`grader.preprocessors.KeepOneCopyPerGradeId` (in place of
+nbgrader's ``DeduplicateIds``) and :class:`grader.preprocessors.RestoreDeletedCells`,
 and its ``Execute`` step is :class:`grader.execute.SandboxedExecute`. What this
 module adds is around it: staging submissions, a pool of worker processes (one
 student each at a time), a progress bar, and a summary. The gradebook is
@@ -14,7 +15,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -27,7 +27,7 @@ from pathlib import Path
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
 from sqlalchemy.exc import SAWarning
@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 from traitlets.config import Config
 
 from grader.execute import SandboxedExecute, write_faults
-from grader.preprocessors import RestoreDeletedCells
-from grader.release import Course, ReleaseError, generate, load_config
+from grader.preprocessors import KeepOneCopyPerGradeId, RestoreDeletedCells
+from grader.release import Course, ReleaseError, copy_source, generate, load_config
 from grader.sandbox import Limits, SandboxUnavailable, probe
 from grader.submissions import collect, stage
 
@@ -87,8 +87,8 @@ class Outcome:
 def pipeline_config(course: GradingCourse, limits: Limits, strict: bool) -> Config:
     """nbgrader's autograde pipeline with this course's steps in it."""
     config = course.config()
-    config.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, RestoreDeletedCells, OverwriteKernelspec,
-                                               OverwriteCells, CheckCellMetadata]
+    config.Autograde.sanitize_preprocessors = [ClearOutput, KeepOneCopyPerGradeId, RestoreDeletedCells,
+                                               OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
                                                 LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     config.SandboxedExecute.limits = limits
@@ -106,7 +106,7 @@ def ensure_lab_in_gradebook(course: GradingCourse, lab: str) -> None:
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
-        shutil.copytree(course.root / "solutions" / lab, Path(scratch) / "solutions" / lab)
+        copy_source(course.solutions, lab, Path(scratch))
         generate(lab, Path(scratch), course.db_url)
     with sqlite3.connect(course.gradebook) as connection:  # readers never block the one writer
         connection.execute("PRAGMA journal_mode=WAL")

@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m grader release|check|autograde|feedback|export``."""
+"""The instructor's command line: ``python -m grader release|check|publish|autograde|feedback|export``."""
 
 from __future__ import annotations
 
@@ -25,17 +25,33 @@ def put_environment_scripts_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
-    parser.add_argument("--course-root", type=Path, default=REPO, help="folder holding solutions/ and labs/ (default: this repository)")
-    parser.add_argument("--course-dir", type=Path, default=None,
-                        help="folder for the gradebook, submissions, graded copies and feedback (default: COURSE_ROOT/grading)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    rel = commands.add_parser("release", help="regenerate labs/ from solutions/ with nbgrader")
-    rel.add_argument("labs", nargs="*", help="lab ids (default: every lab in solutions/)")
-    commands.add_parser("check", help="exit 1 and name every lab whose labs/ copy differs from what release would write")
+def course_options(after_command: bool) -> argparse.ArgumentParser:
+    """Where the course lives: accepted before the command and after it (``autograde subs --course-dir D``)."""
+    options = argparse.ArgumentParser(add_help=False)
+    # After the command, SUPPRESS: an option not given there leaves the one given before it (or the default) alone.
+    options.add_argument("--course-root", type=Path, default=argparse.SUPPRESS if after_command else REPO,
+                         help="folder holding solutions/ and labs/ (default: this repository)")
+    options.add_argument("--course-dir", type=Path, default=argparse.SUPPRESS if after_command else None,
+                         help="folder for the gradebook, submissions, graded copies and feedback "
+                              "(default: COURSE_ROOT/grading)")
+    return options
 
-    grade = commands.add_parser("autograde", help="grade a folder or LMS zip of submissions, in parallel sandboxes")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__, parents=[course_options(False)])
+    commands = parser.add_subparsers(dest="command", required=True)
+    after = course_options(True)
+
+    def command(name: str, **kwargs) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[after], **kwargs)
+
+    rel = command("release", help="regenerate labs/ from solutions/ with nbgrader")
+    rel.add_argument("labs", nargs="*", help="lab ids (default: every lab in solutions/)")
+    command("check", help="exit 1 and name every lab whose labs/ copy differs from what release would write")
+    publish = command("publish", help="write the student edition (labs, course library, tutor; no solutions) to a new folder")
+    publish.add_argument("folder", type=Path, help="a new or empty folder; it becomes a git repository to share with students")
+
+    grade = command("autograde", help="grade a folder or LMS zip of submissions, in parallel sandboxes")
     grade.add_argument("submissions", type=Path, help="folder of <student>/<lab>.ipynb (or <student>/<lab>/<lab>.ipynb), or an LMS zip")
     grade.add_argument("--lab", required=True, help="the lab these notebooks answer, e.g. lab01_data")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of cores)")
@@ -46,10 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
     grade.add_argument("--cpu-seconds", type=int, default=1800, help="CPU seconds per notebook (default 1800)")
 
-    feedback = commands.add_parser("feedback", help="write one HTML report per graded student and lab")
+    feedback = command("feedback", help="write one HTML report per graded student and lab")
     feedback.add_argument("--lab", default=None, help="only this lab (default: every graded lab)")
 
-    export = commands.add_parser("export", help="write the gradebook's scores as CSV, or as a Canvas gradebook import")
+    export = command("export", help="write the gradebook's scores as CSV, or as a Canvas gradebook import")
     export.add_argument("--format", choices=("csv", "canvas"), default="csv")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     return parser
@@ -61,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("release", "check"):
             return _release_or_check(args)
+        if args.command == "publish":
+            return _publish(args)
         return _grading_command(args)
     except ReleaseError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -80,6 +98,19 @@ def _release_or_check(args: argparse.Namespace) -> int:
         print("labs/ is out of date: run `python -m grader release` and commit labs/.", file=sys.stderr)
         return 1
     print(f"labs/ matches solutions/ ({len(course.source_labs())} labs)")
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from grader.publish import PublishError, publish
+
+    try:
+        files = publish(Course(args.course_root.resolve()), args.folder)
+    except PublishError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote the student edition to {args.folder} ({len(files)} files, one git commit): "
+          "students run `make lab` there; it holds no solution or hidden test")
     return 0
 
 

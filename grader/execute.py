@@ -24,6 +24,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance
 
 from grader.kernel import HEADER
+from grader.preprocessors import notes
 from grader.sandbox import Limits, SandboxedKernelManager, SandboxUnavailable, probe
 
 FAULTS_FILE = "grader.json"
@@ -38,9 +39,9 @@ def cell_kind(cell: NotebookNode) -> str:
     return "student"
 
 
-def write_faults(folder: Path, faults: list[str], isolation: str) -> None:
-    """Keep why a notebook's run stopped or went wrong, for feedback and the summary."""
-    (folder / FAULTS_FILE).write_text(json.dumps({"faults": faults, "sandbox": isolation}, indent=1))
+def write_faults(folder: Path, faults: list[str], isolation: str, notes: list[str] = ()) -> None:
+    """Keep why a notebook's run stopped or went wrong, and what the grader changed in it, for feedback and the summary."""
+    (folder / FAULTS_FILE).write_text(json.dumps({"faults": faults, "notes": list(notes), "sandbox": isolation}, indent=1))
 
 
 def read_faults(folder: Path) -> dict:
@@ -69,10 +70,11 @@ class SandboxedExecute(Execute):
         self._overflowed = False
         self._faults: list[str] = []
         self._notes: list[str] = []
+        changed = notes(nb)
         try:
             return super().preprocess(nb, resources, km)
         finally:
-            write_faults(Path(self._work_dir), self._faults + self._notes, isolation.describe())
+            write_faults(Path(self._work_dir), self._faults + self._notes, isolation.describe(), changed)
 
     def preprocess_cell(self, cell, resources, index):
         if self._faults:

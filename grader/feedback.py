@@ -87,9 +87,10 @@ def rows_for(course, lab: str, student: str) -> tuple[list[Row], float, float]:
 def write_report(course, lab: str, student: str) -> Path:
     """Write ``feedback/<student>/<lab>/<lab>.html`` (nbgrader's feedback layout) and return its path."""
     rows, total, maximum = rows_for(course, lab, student)
-    faults = read_faults(course.autograded / student / lab).get("faults", [])
+    recorded = read_faults(course.autograded / student / lab)
     html = TEMPLATES.get_template("feedback.html.j2").render(
-        lab=lab, student=student, score=f"{total:g}", max_score=f"{maximum:g}", rows=rows, faults=faults)
+        lab=lab, student=student, score=f"{total:g}", max_score=f"{maximum:g}", rows=rows,
+        faults=recorded.get("faults", []), notes=recorded.get("notes", []))
     path = course.feedback / student / lab / f"{lab}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html)

@@ -22,6 +22,13 @@ c.CourseDirectory.submitted_directory = os.path.join("grading", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("grading", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 
+# What a lab writes while it runs (exported models, logs, caches) never reaches students:
+# release, check and publish skip every file or folder whose name matches one of these
+# globs (nbgrader's own defaults first). A lab writes its run-time files under models/,
+# outputs/ or logs/ beside its notebook (see docs/authoring.md).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "models", "outputs", "logs", "*.log", ".nbgrader.log"]
+
 # What students see where a solution was: a clear stub that fails loudly.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -10,6 +10,7 @@ scratch course directory with a throw-away gradebook and compares.
 from __future__ import annotations
 
 import filecmp
+import fnmatch
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -62,6 +63,21 @@ def load_config(**overrides: str) -> Config:
     return config
 
 
+def ignored_names() -> list[str]:
+    """The globs (``CourseDirectory.ignore``) of files a lab writes at run time: never released or published."""
+    return list(load_config().CourseDirectory.ignore)
+
+
+def is_ignored(relative: Path, globs: list[str]) -> bool:
+    """Whether a path, or a folder it lies in, matches one of ``globs`` (matched on names, as nbgrader does)."""
+    return any(fnmatch.fnmatch(part, glob) for part in relative.parts for glob in globs)
+
+
+def copy_source(solutions: Path, lab: str, root: Path) -> None:
+    """Copy ``solutions/<lab>`` into the scratch course ``root``, without what a run of the lab wrote."""
+    shutil.copytree(solutions / lab, root / "solutions" / lab, ignore=shutil.ignore_patterns(*ignored_names()))
+
+
 def generate(lab: str, root: Path, db_url: str) -> Path:
     """Generate ``lab``'s student version from ``root/solutions`` into ``root/labs``; return its folder."""
     config = load_config(root=str(root), db_url=db_url)
@@ -94,11 +110,12 @@ def check(course: Course) -> list[str]:
     """One line per lab whose ``labs/`` copy differs from what :func:`release` would write; [] if all agree."""
     sources = course.source_labs()
     problems = [f"{lab}: labs/{lab} has no source in solutions/" for lab in course.released_labs() if lab not in sources]
+    globs = ignored_names()
     for lab in sources:
         with tempfile.TemporaryDirectory(prefix=f"check-{lab}-") as scratch:
-            shutil.copytree(course.solutions / lab, Path(scratch) / "solutions" / lab)
+            copy_source(course.solutions, lab, Path(scratch))
             built = generate(lab, Path(scratch), f"sqlite:///{Path(scratch) / 'gradebook.db'}")
-            differences = _differences(built, course.labs / lab)
+            differences = _differences(built, course.labs / lab, globs)
         if differences:
             problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
     return problems
@@ -133,11 +150,12 @@ def _known(labs: Iterable[str], sources: list[str]) -> list[str]:
     return list(labs)
 
 
-def _differences(expected: Path, actual: Path) -> list[str]:
-    """Paths (relative to the lab) that are missing, extra or different in ``actual``."""
+def _differences(expected: Path, actual: Path, globs: list[str]) -> list[str]:
+    """Paths (relative to the lab) that are missing, extra or different in ``actual``, run-time files aside."""
     if not actual.is_dir():
         return ["the whole folder is missing and would be created"]
     want = {p.relative_to(expected) for p in expected.rglob("*") if p.is_file()}
-    have = {p.relative_to(actual) for p in actual.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    have = {p.relative_to(actual) for p in actual.rglob("*")
+            if p.is_file() and not is_ignored(p.relative_to(actual), globs)}
     changed = [p for p in want & have if not filecmp.cmp(expected / p, actual / p, shallow=False)]
     return [str(p) for p in sorted(changed + list(want ^ have))]

@@ -22,6 +22,7 @@ import tiny_lab as tiny
 from nbgrader.api import Gradebook
 from tiny_lab import FULL, POINTS, RIGHT, WRONG
 
+from grader import feedback
 from grader.autograde import GradingCourse
 from grader.execute import read_faults
 from grader.export import scores
@@ -127,6 +128,10 @@ print("NETWORK", json.dumps(reached))
                                        tiny.drop("tiny-add-tests", "tiny-mean-tests")),
         "duplicated_tests": tiny.answered(nb, WRONG, tiny.duplicate_and_empty("tiny-add-tests"),
                                           tiny.duplicate_and_empty("tiny-mean-tests")),
+        # copied cells (JupyterLab keeps their nbgrader metadata): honest work counts, once
+        "duplicated_cells": tiny.answered(nb, RIGHT, tiny.duplicate_every_graded_cell),
+        "duplicated_partial": tiny.answered(nb, {**WRONG, "tiny-add": RIGHT["tiny-add"]},
+                                            tiny.duplicate_every_graded_cell),
         "edited_tests": tiny.answered(nb, WRONG, tiny.rewrite("tiny-add-tests", "print('ok')"),
                                       tiny.rewrite("tiny-mean-tests", "pass")),
         "unmarked_tests": tiny.answered(nb, WRONG, tiny.rewrite("tiny-add-tests", "pass", keep_metadata=False),
@@ -249,6 +254,19 @@ def test_deleted_test_cells_are_put_back_and_graded(graded):
     notebook = nbformat.read(graded.course.autograded / "deleted_tests" / tiny.LAB / f"{tiny.LAB}.ipynb", 4)
     assert [tiny.grade_id(c) for c in notebook.cells if tiny.grade_id(c)] == [
         "tiny-setup", "tiny-add", "tiny-add-tests", "tiny-mean", "tiny-mean-tests"]
+    notes = read_faults(graded.course.autograded / "deleted_tests" / tiny.LAB)["notes"]
+    assert [note.split()[0] for note in notes] == ["tiny-add-tests", "tiny-mean-tests"], notes
+
+
+def test_copied_cells_earn_their_answers_points_once_and_feedback_says_so(graded):
+    assert graded.score["duplicated_cells"] == FULL
+    assert graded.score["duplicated_partial"] == ADD_ONLY
+    notes = read_faults(graded.course.autograded / "duplicated_cells" / tiny.LAB)["notes"]
+    assert len(notes) == 4 and all("was not graded" in note for note in notes), notes
+    assert any("copy of tiny-add-tests" in note for note in notes), notes
+    report = feedback.write_report(graded.course, tiny.LAB, "duplicated_cells").read_text()
+    assert "What the grader changed in your notebook" in report and "copy of tiny-mean-tests" in report
+    assert graded.faults("duplicated_cells") == []
 
 
 @pytest.mark.parametrize("student", ["duplicated_tests", "edited_tests", "unmarked_tests", "edited_setup"])
@@ -303,7 +321,8 @@ def test_a_file_that_is_not_a_notebook_scores_zero_with_a_reason(graded, student
 
 def test_a_notebook_nbgrader_refuses_scores_zero_with_its_reason(graded):
     assert graded.score["broken_metadata"] == 0
-    assert graded.faults("broken_metadata")[0].startswith("nbgrader could not grade it (KeyError: 'grade_id')")
+    assert graded.faults("broken_metadata")[0].startswith(
+        "nbgrader could not grade it (nbgrader.nbgraderformat.common.SchemaTooOldError: Outdated schema version: 0")
     assert "broken_metadata: nbgrader could not grade it" in graded.stderr
 
 

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
+
+from grader.release import ignored_names
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,7 +32,7 @@ def grader(*args: str, root: Path | None = None) -> subprocess.CompletedProcess:
 def course(tmp_path: Path) -> Path:
     """A copy of this course's solutions/ and labs/ to break and mend."""
     for folder in ("solutions", "labs"):
-        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns(*ignored_names()))
     return tmp_path
 
 
@@ -77,6 +80,21 @@ def test_release_mends_what_check_found_and_is_deterministic(course: Path):
     for path in (REPO / "labs" / lab).rglob("*"):
         if path.is_file():
             assert (course / "labs" / lab / path.relative_to(REPO / "labs" / lab)).read_bytes() == path.read_bytes()
+
+
+def test_running_a_solution_in_place_changes_neither_check_nor_release(course: Path):
+    """An instructor runs a lab while authoring it; what it writes (Lab 4 exports models) never reaches labs/."""
+    lab = "lab04_deploy"
+    folder = course / "solutions" / lab
+    notebook = nbformat.read(folder / f"{lab}.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    written = sorted(str(p.relative_to(folder)) for p in folder.iterdir() if p.name != f"{lab}.ipynb")
+    assert written, "the lab wrote nothing next to its notebook: this test needs a lab that does"
+
+    result = grader("check", root=course)
+    assert result.returncode == 0, result.stderr
+    assert grader("release", lab, root=course).returncode == 0
+    assert sorted(p.name for p in (course / "labs" / lab).iterdir()) == [f"{lab}.ipynb"]
 
 
 def test_release_of_an_unknown_lab_says_which_labs_exist(course: Path):

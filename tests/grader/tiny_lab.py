@@ -151,6 +151,18 @@ def duplicate_and_empty(target: str) -> Edit:
     return edit
 
 
+def duplicate_every_graded_cell(notebook) -> None:
+    """JupyterLab's Duplicate on each answer and test cell: the copy, metadata and all, right below it."""
+    cells = []
+    for cell in notebook.cells:
+        cells.append(cell)
+        if grade_id(cell) in ("tiny-add", "tiny-add-tests", "tiny-mean", "tiny-mean-tests"):
+            copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+            copy["id"] = uuid.uuid4().hex[:8]
+            cells.append(copy)
+    notebook.cells = cells
+
+
 SECRETS = {"SOCRATIQ_API_KEY": "sk-instructor-secret", "OPENAI_API_KEY": "sk-instructor-secret"}
 
 

@@ -24,7 +24,8 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from grader.autograde import GradingCourse, autograde
-from harness import ScratchCourse, errors, execute, is_test, printed_json, solution_answers, with_answers
+from harness import (ScratchCourse, autograde_in_parallel, errors, execute, is_test, printed_json,
+                     solution_answers, with_answers)
 
 ALWAYS_EQUAL = '''
 class AlwaysEqual:
@@ -87,11 +88,14 @@ def submissions(request, course, memo) -> dict:
 
 
 @pytest.fixture(scope="module")
-def scores(course, submissions) -> dict[str, dict[str, float]]:
+def scores(course, submissions, tmp_path_factory) -> dict[str, dict[str, float]]:
+    """Every submission graded by plain nbgrader, two at a time: each worker has a scratch course of its own."""
+    courses = [course, ScratchCourse.create(tmp_path_factory.mktemp("course"), course.lab)]
+    graded_in = {student: courses[i % len(courses)] for i, student in enumerate(submissions)}
     for student, notebook in submissions.items():
-        course.submit(student, notebook)
-        course.autograde(student)
-    return {student: course.scores(student) for student in submissions}
+        graded_in[student].submit(student, notebook)
+    autograde_in_parallel({c.root: [s for s, where in graded_in.items() if where is c] for c in courses}, course.lab)
+    return {student: graded_in[student].scores(student) for student in submissions}
 
 
 def test_every_exercise_has_a_cheat(request, course):

@@ -8,7 +8,8 @@ tests grade exactly as an instructor would.
 from __future__ import annotations
 
 import json
-import shutil
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
 from grader.cli import put_environment_scripts_on_path
-from grader.release import load_config, solution_answers, with_answers
+from grader.release import copy_source, load_config, solution_answers, with_answers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,7 +71,7 @@ class ScratchCourse:
     @classmethod
     def create(cls, root: Path, lab: str) -> "ScratchCourse":
         put_environment_scripts_on_path()
-        shutil.copytree(REPO / "solutions" / lab, root / "solutions" / lab)
+        copy_source(REPO / "solutions", lab, root)
         course = cls(root, lab)
         result = course.api.generate_assignment(lab, force=True, create=True)
         assert result["success"], result.get("error") or result.get("log")
@@ -114,3 +115,17 @@ class ScratchCourse:
 
     def max_scores(self) -> dict[str, float]:
         return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in self.source.cells if is_test(c)}
+
+
+def autograde_in_parallel(students_by_course: dict[Path, list[str]], lab: str) -> None:
+    """Autograde each scratch course's students with plain nbgrader, one worker process per course."""
+    context = multiprocessing.get_context("spawn")  # nbgrader and its kernels start clean in each worker
+    with ProcessPoolExecutor(max_workers=len(students_by_course), mp_context=context) as pool:
+        for done in [pool.submit(_autograde_all, root, lab, students) for root, students in students_by_course.items()]:
+            done.result()
+
+
+def _autograde_all(root: Path, lab: str, students: list[str]) -> None:
+    course = ScratchCourse(root, lab)
+    for student in students:
+        course.autograde(student)
