@@ -131,6 +131,166 @@ FUNCTION_OF = {
 }
 
 
+# Two students who follow the released text, each in their own style (written from labs/lab05_monitor alone):
+# "plain" walks the numbered steps with Python loops and uses its inputs as given where the text says arrays;
+# "vectorized" converts with np.asarray and uses NumPy calls other than the solution's (np.digitize, np.convolve, ...).
+SPEC_FOLLOWING = {
+    "plain": {
+        # plain loops: counts each value's bin by walking the edges, shares computed by hand; lists work because it only iterates
+        "lab05-scores-psi": '''import math
+
+EPS = 1e-4   # the floor for an empty bin's share
+
+
+def psi(reference, current, bins=10):
+    edges = np.quantile(reference, [i / bins for i in range(1, bins)])
+    p_counts = [0] * bins
+    for value in reference:
+        k = 0
+        for edge in edges:
+            if edge <= value:
+                k += 1
+        p_counts[k] += 1
+    q_counts = [0] * bins
+    for value in current:
+        k = 0
+        for edge in edges:
+            if edge <= value:
+                k += 1
+        q_counts[k] += 1
+    total = 0.0
+    for i in range(bins):
+        p = max(p_counts[i] / len(reference), EPS)
+        q = max(q_counts[i] / len(current), EPS)
+        total += (q - p) * math.log(q / p)
+    return float(total)
+''',
+        # plain loops: Python sorted() and bisect.bisect_right at every point of both samples
+        "lab05-scores-ks_statistic": '''import bisect
+
+
+def ks_statistic(reference, current):
+    ref = sorted(reference)
+    cur = sorted(current)
+    largest = 0.0
+    for x in ref + cur:
+        f_ref = bisect.bisect_right(ref, x) / len(ref)
+        f_cur = bisect.bisect_right(cur, x) / len(cur)
+        largest = max(largest, abs(f_ref - f_cur))
+    return float(largest)
+''',
+        # the text's steps in a loop over every batch, a list of scores turned into an array at the end; inputs used as given (arrays, as the text shows)
+        "lab05-windows-window_scores": '''def window_scores(values, batch_ids, reference, score_fn, window):
+    n_batches = batch_ids.max() + 1
+    result = []
+    for b in range(n_batches):
+        if b < window - 1:
+            result.append(np.nan)
+        else:
+            mask = (batch_ids > b - window) & (batch_ids <= b)
+            result.append(score_fn(reference, values[mask]))
+    return np.array(result, dtype=np.float64)
+''',
+        # drops the NaNs with a list comprehension, checks the rate with two comparisons
+        "lab05-alerts-calibrate_threshold": '''def calibrate_threshold(control_scores, false_alarm_rate):
+    if false_alarm_rate <= 0 or false_alarm_rate >= 1:
+        raise ValueError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
+    finite = [s for s in control_scores if not np.isnan(s)]
+    return float(np.quantile(finite, 1 - false_alarm_rate))
+''',
+        # a for loop from the onset; NaN > threshold is False on its own
+        "lab05-alerts-detection_delay": '''def detection_delay(scores, threshold, onset):
+    for b in range(onset, len(scores)):
+        if scores[b] > threshold:
+            return b - onset
+    return None
+''',
+        # counts the correct predictions with sum() / len()
+        "lab05-estimate-atc_threshold": '''def atc_threshold(confidences, correct):
+    a = sum(1 for c in correct if c) / len(correct)
+    return float(np.quantile(confidences, 1 - a))
+''',
+        # keeps a running count of consecutive over batches
+        "lab05-retrain-retrain_batch": '''def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
+    run = 0
+    for b, estimate in enumerate(estimated_accuracy):
+        if reference_accuracy - estimate > max_drop:
+            run += 1
+        else:
+            run = 0
+        if run >= patience:
+            return b
+    return None
+''',
+    },
+    "vectorized": {
+        # np.asarray on both samples, bins with np.digitize (the same as searchsorted side='right'), shares with np.bincount
+        "lab05-scores-psi": '''EPS = 1e-4   # the floor for an empty bin's share
+
+
+def psi(reference, current, bins=10):
+    reference = np.asarray(reference, dtype=np.float64)
+    current = np.asarray(current, dtype=np.float64)
+    edges = np.quantile(reference, np.arange(1, bins) / bins)
+    p = np.bincount(np.digitize(reference, edges), minlength=bins) / reference.size
+    q = np.bincount(np.digitize(current, edges), minlength=bins) / current.size
+    p, q = np.maximum(p, EPS), np.maximum(q, EPS)
+    return float(np.sum((q - p) * np.log(q / p)))
+''',
+        # np.sort and np.searchsorted on the concatenated points, all at once
+        "lab05-scores-ks_statistic": '''def ks_statistic(reference, current):
+    ref, cur = np.sort(reference), np.sort(current)
+    points = np.concatenate([ref, cur])
+    cdf_ref = np.searchsorted(ref, points, side="right") / ref.size
+    cdf_cur = np.searchsorted(cur, points, side="right") / cur.size
+    return float(np.abs(cdf_ref - cdf_cur).max())
+''',
+        # converts with np.asarray, preallocates a NaN array, loops only over the full windows
+        "lab05-windows-window_scores": '''def window_scores(values, batch_ids, reference, score_fn, window):
+    values = np.asarray(values)
+    batch_ids = np.asarray(batch_ids)
+    n_batches = int(batch_ids.max()) + 1
+    out = np.full(n_batches, np.nan, dtype=np.float64)
+    for b in range(window - 1, n_batches):
+        in_window = (batch_ids > b - window) & (batch_ids <= b)
+        out[b] = score_fn(reference, values[in_window])
+    return out
+''',
+        # np.asarray (lists are allowed), then a boolean mask of ~np.isnan; chained comparison for the check
+        "lab05-alerts-calibrate_threshold": '''def calibrate_threshold(control_scores, false_alarm_rate):
+    if not 0 < false_alarm_rate < 1:
+        raise ValueError("false_alarm_rate must lie strictly between 0 and 1")
+    control_scores = np.asarray(control_scores, dtype=np.float64)
+    finite = control_scores[~np.isnan(control_scores)]
+    return float(np.quantile(finite, 1 - false_alarm_rate))
+''',
+        # np.asarray (lists are allowed), then np.flatnonzero of the comparison on the slice from the onset
+        "lab05-alerts-detection_delay": '''def detection_delay(scores, threshold, onset):
+    scores = np.asarray(scores)
+    hits = np.flatnonzero(scores[onset:] > threshold)
+    if hits.size == 0:
+        return None
+    return int(hits[0])
+''',
+        # np.asarray on `correct` without a dtype (booleans or 0/1 both average right), then its .mean()
+        "lab05-estimate-atc_threshold": '''def atc_threshold(confidences, correct):
+    accuracy = np.asarray(correct).mean()
+    return float(np.quantile(confidences, 1 - accuracy))
+''',
+        # np.asarray, array arithmetic for the over mask, then a convolution counts the over batches in every run of `patience`
+        "lab05-retrain-retrain_batch": '''def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
+    estimated_accuracy = np.asarray(estimated_accuracy, dtype=np.float64)
+    over = (reference_accuracy - estimated_accuracy) > max_drop
+    counts = np.convolve(over.astype(int), np.ones(patience, dtype=int), mode="valid")
+    full_runs = np.flatnonzero(counts == patience)
+    if full_runs.size == 0:
+        return None
+    return int(full_runs[0] + patience - 1)
+''',
+    },
+}
+
+
 def test_the_solution_measures_what_the_issue_asks(memo):
     """Calibrated thresholds hold on a fresh control stream; every drift is detected, and its delay measured."""
     for monitor, rate in memo["measured_far"].items():
