@@ -79,7 +79,7 @@ def publish(course: Course, target: Path) -> list[str]:
 def answer_lines(course: Course) -> set[str]:
     """Each line of the solution regions and hidden tests that the released labs do not show, normalised."""
     lines: set[str] = set()
-    public: set[str] = set()
+    public: list[str] = []
     for lab in course.source_labs():
         for cell in nbformat.read(course.solutions / lab / f"{lab}.ipynb", as_version=4).cells:
             for region in REGIONS:
@@ -87,13 +87,14 @@ def answer_lines(course: Course) -> set[str]:
                     lines |= {line for line in map(_normalised, body.splitlines()) if _distinctive(line)}
         released = course.labs / lab / f"{lab}.ipynb"
         if released.is_file():
-            public |= {_normalised(line) for cell in nbformat.read(released, as_version=4).cells
-                       for line in cell.source.splitlines()}
-    return lines - public
+            public += [_normalised(line) for cell in nbformat.read(released, as_version=4).cells
+                       for line in cell.source.splitlines()]
+    shown = "\n".join(public)  # a line the released lab shows, even inside a longer one, is no secret
+    return {line for line in lines if line not in shown}
 
 
 def leaks(folder: Path, lines: set[str]) -> list[str]:
-    """``path:line`` for every line of a file under ``folder`` that is one of ``lines``."""
+    """``path:line`` for every place under ``folder`` where one of ``lines`` appears, alone or inside a longer line."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and ".git" not in p.relative_to(folder).parts):
         try:
@@ -103,9 +104,11 @@ def leaks(folder: Path, lines: set[str]) -> list[str]:
         # A notebook keeps each line as a JSON string: read its cells, not its escaped text.
         if path.suffix == ".ipynb":
             text = "\n".join(cell.source for cell in nbformat.reads(text, as_version=4).cells)
-        for number, line in enumerate(text.splitlines(), 1):
-            if _normalised(line) in lines:
-                found.append(f"{path.relative_to(folder)}:{number}")
+        normalised = [_normalised(line) for line in text.splitlines()]
+        whole = "\n".join(normalised)
+        for answer in sorted(line for line in lines if line in whole):
+            number = next(i for i, line in enumerate(normalised, 1) if answer in line)
+            found.append(f"{path.relative_to(folder)}:{number}")
     return found
 
 

@@ -111,13 +111,13 @@ def check(course: Course) -> list[str]:
     sources = course.source_labs()
     problems = [f"{lab}: labs/{lab} has no source in solutions/" for lab in course.released_labs() if lab not in sources]
     globs = ignored_names()
-    for lab in sources:
-        with tempfile.TemporaryDirectory(prefix=f"check-{lab}-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="check-") as scratch:  # one throw-away gradebook for every lab
+        for lab in sources:
             copy_source(course.solutions, lab, Path(scratch))
             built = generate(lab, Path(scratch), f"sqlite:///{Path(scratch) / 'gradebook.db'}")
             differences = _differences(built, course.labs / lab, globs)
-        if differences:
-            problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
+            if differences:
+                problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
     return problems
 
 

@@ -22,6 +22,7 @@ REQUIRED_DEVICES = (
     "esp32_s3",
     "nicla_vision",
     "raspberry_pi_4",
+    "raspberry_pi_5",
     "jetson_orin_nano",
     "h100_sxm",
 )
@@ -185,3 +186,11 @@ def test_broken_files_raise_one_line_errors_naming_device_and_field(
     assert f"'{field}'" in message
     assert problem in message
     assert "\n" not in message
+
+
+def test_the_pi_5_is_the_faster_pi_and_has_int8_dot_products() -> None:
+    pi4, pi5 = get_profile("raspberry_pi_4"), get_profile("raspberry_pi_5")
+    assert pi5.clock_hz > pi4.clock_hz and pi5.memory_bandwidth_bytes_per_s > pi4.memory_bandwidth_bytes_per_s
+    # SDOT (Armv8.2) gives the A76 four int8 MACs per lane where the A72 widens to 16 bits: int8 peak = 4x fp32.
+    assert pi5.peak_int8_ops_per_s == 4 * pi5.peak_fp32_ops_per_s
+    assert pi4.peak_int8_ops_per_s == 2 * pi4.peak_fp32_ops_per_s

@@ -8,16 +8,10 @@ process started here besides the browser, and it is the only one stopped.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,15 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(REPO / "tests" / "support"))
 
-from e2e_harness import CHROMIUM_FLAGS, LAB_SETTINGS, SHOTS, Lab  # noqa: E402
-
-START_TIMEOUT_S = 180
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from e2e_harness import CHROMIUM_FLAGS, SHOTS, Lab, serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -56,51 +42,11 @@ def shots(e2e_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(e2e_dir: Path) -> Iterator[Lab]:
-    """JupyterLab via ``make lab``, on a copy of labs/, with a token, a private home and private settings."""
+    """JupyterLab via this repository's ``make lab``, on a copy of labs/."""
     run = Path(tempfile.mkdtemp(prefix="lab-", dir=e2e_dir))
-    root = run / "labs"
-    shutil.copytree(REPO / "labs", root, ignore=shutil.ignore_patterns("models", "__pycache__", ".ipynb_checkpoints"))
-    settings = run / "lab-settings"
-    for plugin, values in LAB_SETTINGS.items():
-        file = settings / f"{plugin}.jupyterlab-settings"
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(json.dumps(values))
-    token, port = secrets.token_hex(16), _free_port()
-    home = run / "socratiq"
-    env = {**os.environ, "SOCRATIQ_HOME": str(home), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(run / "workspaces"), "JUPYTER_RUNTIME_DIR": str(run / "runtime"),
-           "PYTHONUNBUFFERED": "1"}
-    for name in ("SOCRATIQ_BASE_URL", "SOCRATIQ_API_KEY", "OPENAI_API_KEY", "SOCRATIQ_MODEL"):
-        env.pop(name, None)
-    args = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --ServerApp.port_retries=0 "
-            f"--IdentityProvider.token={token} --LabApp.news_url= "
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-    server = subprocess.Popen(["make", "-s", "-C", str(REPO), "lab", f"LAB_DIR={root}", f"LAB_ARGS={args}"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    log: list[str] = []
-    give_up = threading.Timer(START_TIMEOUT_S, os.killpg, (server.pid, signal.SIGKILL))
-    give_up.start()
-    ready = False
-    for line in server.stdout:  # wait for the line that says it is serving (the timer ends a server that hangs)
-        log.append(line)
-        if f"127.0.0.1:{port}/lab" in line:
-            ready = True
-            break
-    give_up.cancel()
-    if not ready:
-        raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-30:]))
-    # Keep reading what the server prints, or a full pipe would stall it.
-    threading.Thread(target=log.extend, args=(server.stdout,), daemon=True).start()
-    try:
-        yield Lab(url, token, root, home)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server make started, and its kernels: nothing else
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+    shutil.copytree(REPO / "labs", run / "labs", ignore=shutil.ignore_patterns("models", "__pycache__", ".ipynb_checkpoints"))
+    with serve(REPO, run / "labs", run) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")

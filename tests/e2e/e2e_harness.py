@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +29,7 @@ LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 SHOTS: list[Path] = []
+START_TIMEOUT_S = 180
 
 
 @dataclass
@@ -43,6 +53,61 @@ class Lab:
         headers = {"Authorization": f"token {self.token}"}
         for session in requests.get(api, headers=headers, timeout=30).json():
             requests.delete(f"{api}/{session['id']}", headers=headers, timeout=30)
+
+
+@contextmanager
+def serve(checkout: Path, root: Path, run: Path) -> Iterator[Lab]:
+    """JupyterLab started as a student starts it, ``make lab`` in ``checkout``, serving ``root``.
+
+    It listens on 127.0.0.1 with a random token; the tutor's home, JupyterLab's settings, workspaces and
+    runtime files live in ``run``. Only the process group started here is stopped afterwards.
+    """
+    settings = run / "lab-settings"
+    for plugin, values in LAB_SETTINGS.items():
+        file = settings / f"{plugin}.jupyterlab-settings"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(json.dumps(values))
+    token, port = secrets.token_hex(16), _free_port()
+    home = run / "socratiq"
+    env = {**os.environ, "SOCRATIQ_HOME": str(home), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(run / "workspaces"), "JUPYTER_RUNTIME_DIR": str(run / "runtime"),
+           "PYTHONUNBUFFERED": "1"}
+    for name in ("SOCRATIQ_BASE_URL", "SOCRATIQ_API_KEY", "OPENAI_API_KEY", "SOCRATIQ_MODEL", "VIRTUAL_ENV"):
+        env.pop(name, None)
+    args = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --ServerApp.port_retries=0 "
+            f"--IdentityProvider.token={token} --LabApp.news_url= "
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
+    server = subprocess.Popen(["make", "-s", "-C", str(checkout), "lab", f"LAB_DIR={root}", f"LAB_ARGS={args}"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+    log: list[str] = []
+    give_up = threading.Timer(START_TIMEOUT_S, os.killpg, (server.pid, signal.SIGKILL))
+    give_up.start()
+    ready = False
+    for line in server.stdout:  # wait for the line that says it is serving (the timer ends a server that hangs)
+        log.append(line)
+        if f"127.0.0.1:{port}/lab" in line:
+            ready = True
+            break
+    give_up.cancel()
+    if not ready:
+        raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-30:]))
+    # Keep reading what the server prints, or a full pipe would stall it.
+    threading.Thread(target=log.extend, args=(server.stdout,), daemon=True).start()
+    try:
+        yield Lab(f"http://127.0.0.1:{port}", token, root, home)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server make started, and its kernels: nothing else
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def wait_idle(page: Page, timeout: int = 120_000) -> None:

@@ -30,3 +30,12 @@ def test_one_line_and_status_2(tmp_path: Path, args: list[str], message: str):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if not line.startswith("sandbox:")]
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+
+
+def test_course_dir_may_follow_the_command(tmp_path: Path):
+    """Instructors type options after the command: ``export --out F --course-dir D`` reads D's gradebook."""
+    result = subprocess.run([sys.executable, "-m", "grader", "export", "--out", str(tmp_path / "o.csv"),
+                             "--course-dir", str(tmp_path / "elsewhere")], capture_output=True, text=True, timeout=120,
+                            cwd=REPO)
+    assert result.returncode == 2
+    assert f"no gradebook at {tmp_path / 'elsewhere' / 'gradebook.db'}" in result.stderr
