@@ -31,7 +31,9 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 EDITION = Path(__file__).with_name("edition")  # the edition's own README, Makefile and .gitignore
-# What students get, besides EDITION's files: paths relative to the course root.
+# What students get, besides EDITION's files: paths relative to the course root. The tests are the ones that
+# check a student's machine (library, setup cells, tutor offline). tests/course/test_tflite.py stays out: it
+# converts a model to INT8 with the very lines Lab 3's `convert` exercise asks students to write.
 STUDENT_FILES = (
     "labs", "course", "socratiq_ext", "environment.yml",
     "tests/student", "tests/support/llm_server.py",
@@ -73,7 +75,8 @@ def publish(course: Course, target: Path) -> list[str]:
         if target.exists():
             target.rmdir()
         shutil.move(str(staged), target)
-    return sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file() and ".git" not in p.parts)
+    return sorted(str(p.relative_to(target)) for p in target.rglob("*")
+                  if p.is_file() and ".git" not in p.relative_to(target).parts)
 
 
 def answer_lines(course: Course) -> set[str]:

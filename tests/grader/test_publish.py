@@ -14,6 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 from grader.publish import answer_lines, leaks
 from grader.release import Course
 
@@ -68,7 +73,9 @@ def test_the_edition_holds_no_instructor_file(edition: Path):
     assert not [p for p in relative if p.startswith(("solutions", "grader", "grading", "tests/labs", "tests/grader",
                                                      "tests/e2e", "bench"))]
     assert not [p for p in relative if p.endswith((".db", ".sqlite3"))], "no gradebook or progress store"
-    assert "python -m grader" not in (edition / "Makefile").read_text() + (edition / "pyproject.toml").read_text()
+    assert "-m grader" not in (edition / "Makefile").read_text(), "students have no grader to run"
+    packages = tomllib.loads((edition / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert "grader" not in packages and "course" in packages and "socratiq_ext" in packages
 
 
 def test_the_edition_is_a_git_repository_with_its_labs(edition: Path):
