@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,19 +90,31 @@ def serve(checkout: Path, root: Path, run: Path) -> Iterator[Lab]:
         if f"127.0.0.1:{port}/lab" in line:
             ready = True
             break
+    # Keep reading what the server prints, or a full pipe would stall it.
+    threading.Thread(target=log.extend, args=(server.stdout,), daemon=True).start()
+    url = f"http://127.0.0.1:{port}"
+    ready = ready and _answers(f"{url}/api/status", token, until=time.monotonic() + START_TIMEOUT_S)
     give_up.cancel()
     if not ready:
         raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-30:]))
-    # Keep reading what the server prints, or a full pipe would stall it.
-    threading.Thread(target=log.extend, args=(server.stdout,), daemon=True).start()
     try:
-        yield Lab(f"http://127.0.0.1:{port}", token, root, home)
+        yield Lab(url, token, root, home)
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # the server make started, and its kernels: nothing else
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def _answers(url: str, token: str, until: float) -> bool:
+    """Whether the server answers ``url`` before ``until``: it prints its address a moment before it accepts."""
+    while time.monotonic() < until:
+        try:
+            return requests.get(url, headers={"Authorization": f"token {token}"}, timeout=10).ok
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    return False
 
 
 def _free_port() -> int:
