@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 
 from nbclient.util import run_sync
@@ -24,7 +25,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Instance
 
 from grader.kernel import HEADER
-from grader.preprocessors import notes
+from grader.preprocessors import grader_notes
 from grader.sandbox import Limits, SandboxedKernelManager, SandboxUnavailable, probe
 
 FAULTS_FILE = "grader.json"
@@ -39,7 +40,7 @@ def cell_kind(cell: NotebookNode) -> str:
     return "student"
 
 
-def write_faults(folder: Path, faults: list[str], isolation: str, notes: list[str] = ()) -> None:
+def write_faults(folder: Path, faults: list[str], isolation: str, notes: Sequence[str] = ()) -> None:
     """Keep why a notebook's run stopped or went wrong, and what the grader changed in it, for feedback and the summary."""
     (folder / FAULTS_FILE).write_text(json.dumps({"faults": faults, "notes": list(notes), "sandbox": isolation}, indent=1))
 
@@ -70,7 +71,7 @@ class SandboxedExecute(Execute):
         self._overflowed = False
         self._faults: list[str] = []
         self._notes: list[str] = []
-        changed = notes(nb)
+        changed = grader_notes(nb)
         try:
             return super().preprocess(nb, resources, km)
         finally:

@@ -11,7 +11,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 NOTE = "grader"  # cell metadata key: what the grader did to this cell, for the student's feedback
 
 
-def notes(nb: NotebookNode) -> list[str]:
+def grader_notes(nb: NotebookNode) -> list[str]:
     """What the sanitizing steps did to a submission's cells, in notebook order."""
     return [cell.metadata[NOTE] for cell in nb.cells if NOTE in cell.metadata]
 
@@ -34,8 +34,8 @@ class KeepOneCopyPerGradeId(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         copies: dict[str, list[int]] = {}
         for index, cell in enumerate(nb.cells):
-            if _grade_id(cell):
-                copies.setdefault(_grade_id(cell), []).append(index)
+            if name := _grade_id(cell):
+                copies.setdefault(name, []).append(index)
         duplicated = {name: indices for name, indices in copies.items() if len(indices) > 1}
         if not duplicated:
             return nb, resources
