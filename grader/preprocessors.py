@@ -26,8 +26,8 @@ class KeepOneCopyPerGradeId(NbGraderPreprocessor):
     one copy keeps the metadata: for an answer cell, the last copy the student
     changed from the released stub (where the work is); for a test or locked
     cell, the last copy (it runs after every copy of the answer). The other
-    copies lose their nbgrader metadata, so they run as the student's own code
-    and earn nothing, and each gets a note that feedback shows. Replaces
+    copies lose their nbgrader metadata, so a code copy runs as the student's
+    own code and earns nothing, and each gets a note that feedback shows. Replaces
     ``DeduplicateIds`` in the sanitizing steps.
     """
 
@@ -45,9 +45,8 @@ class KeepOneCopyPerGradeId(NbGraderPreprocessor):
             for index in indices:
                 if index != kept:
                     del nb.cells[index].metadata["nbgrader"]
-                    nb.cells[index].metadata[NOTE] = (
-                        f"cell {index + 1} is a copy of {name}: it ran as your own code and was not graded "
-                        f"(cell {kept + 1} was: each graded cell counts once)")
+                    nb.cells[index].metadata[NOTE] = (f"cell {index + 1} is a copy of {name} and was not graded: "
+                                                      f"cell {kept + 1} was (each nbgrader cell counts once)")
         return nb, resources
 
     @staticmethod

@@ -77,7 +77,7 @@ def score_of(root: Path) -> dict[str, float]:
 def test_autograde_scores_the_zip_and_regrades_one_student(course: Path):
     assert score_of(course) == {"101": 36, "102": 4, "103": 0, "104": 36}
     summary = (course / "summary.txt").read_text().strip()
-    assert re.fullmatch(r"graded 4 submissions of lab01_data in \d+ s: mean 19\.0/42, 0 with faults or problems; "
+    assert re.fullmatch(r"graded 4 submissions of lab01_data in \d+ s: mean 18\.0/42, 0 with faults or problems; "
                         r"next: python -m grader feedback --lab lab01_data", summary), summary
 
 
