@@ -113,6 +113,11 @@ class ScratchCourse:
             notebook = gradebook.find_submission_notebook(self.lab, self.lab, student)
             return {g.name: g.score for g in notebook.grades if g.name in tests}
 
+    def graded_notebook(self, student: str):
+        """The notebook as nbgrader ran it for ``student``, outputs included."""
+        folder = self.root / load_config().CourseDirectory.autograded_directory / student / self.lab
+        return nbformat.read(folder / f"{self.lab}.ipynb", as_version=4)
+
     def max_scores(self) -> dict[str, float]:
         return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in self.source.cells if is_test(c)}
 
