@@ -4,11 +4,15 @@ Settings come from the environment first, then from ``$SOCRATIQ_HOME/config.toml
 so a student can switch servers for one kernel without editing a file::
 
     [llm]
-    base_url = "http://127.0.0.1:11434/v1"   # any OpenAI-compatible server: Ollama, vLLM, llama.cpp
+    base_url = "http://127.0.0.1:11434/v1"   # any OpenAI-compatible server: Ollama, vLLM, llama.cpp, OpenAI
     model = "llama3.2"
     api_key = "..."                          # or SOCRATIQ_API_KEY / OPENAI_API_KEY
-    timeout = 20                             # seconds per request
-    max_retries = 1
+    timeout = 10                             # seconds a student waits at most before the offline answer
+    max_retries = 0                          # retries share that wait
+
+The tutor goes online only for a server someone named (``base_url``): student code
+leaves the machine only then, so a key alone (e.g. ``OPENAI_API_KEY`` set for other
+tools) keeps it offline.
 
     [tutor]
     hint_budget = 6                          # hints per exercise and hour; leave out for no limit
@@ -17,6 +21,7 @@ so a student can switch servers for one kernel without editing a file::
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +38,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 DEFAULT_MODEL = "gpt-4o-mini"
 # Local servers (Ollama, llama.cpp) ignore the key, but the openai client refuses to start without one.
 KEYLESS = "no-key-needed"
+# The longest a student waits before the offline answer, retries included.
+DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_MAX_RETRIES = 0
 
 
 class ConfigError(ValueError):
@@ -41,20 +49,28 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LLMConfig:
-    """How to reach an OpenAI-compatible server. The key is kept out of ``repr``."""
+    """How to reach an OpenAI-compatible server. The key, and the URL (which may hold one), stay out of ``repr``."""
 
-    base_url: str | None
+    base_url: str = field(repr=False)
     model: str
     api_key: str = field(repr=False)
-    timeout: float = 20.0
-    max_retries: int = 1
+    timeout: float = DEFAULT_TIMEOUT_S  # the whole wait before the offline answer, retries included
+    max_retries: int = DEFAULT_MAX_RETRIES
 
     def describe(self) -> str:
         """One line for the panel, naming the server but never the key (nor credentials in the URL)."""
-        if not self.base_url:
-            return f"{self.model} at api.openai.com"
-        url = urlsplit(self.base_url)
-        return f"{self.model} at {url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}{url.path}"
+        return f"{self.model} at {redact_url(self.base_url)}"
+
+
+def redact_url(value: str) -> str:
+    """A URL as safe to show: user, password, query and fragment dropped, since any of them may carry
+    a key (``https://user:secret@host/v1``, ``?api_key=...``). Works on malformed URLs too, which
+    error messages must be able to name."""
+    text = re.split(r"[?#]", str(value).strip(), maxsplit=1)[0]
+    return _USERINFO.sub(r"\1", text)
+
+
+_USERINFO = re.compile(r"^((?:[A-Za-z][\w+.-]*:)?//)?[^/]*@")
 
 
 @dataclass(frozen=True)
@@ -87,13 +103,13 @@ def load_config(env: Mapping[str, str] = os.environ) -> TutorConfig:
     base_url = setting("SOCRATIQ_BASE_URL", "base_url")
     api_key = setting("SOCRATIQ_API_KEY", "api_key") or env.get("OPENAI_API_KEY")
     llm = None
-    if base_url or api_key:
+    if base_url:  # only a named server: a key alone must not send student code anywhere
         llm = LLMConfig(
-            base_url=None if base_url is None else _url(base_url),
+            base_url=_url(base_url),
             model=_text("model", setting("SOCRATIQ_MODEL", "model") or DEFAULT_MODEL),
             api_key=_text("api_key", api_key or KEYLESS),
-            timeout=_number("timeout", setting("SOCRATIQ_TIMEOUT", "timeout") or 20.0, float),
-            max_retries=_number("max_retries", setting("SOCRATIQ_MAX_RETRIES", "max_retries") or 1, int),
+            timeout=_number("timeout", setting("SOCRATIQ_TIMEOUT", "timeout") or DEFAULT_TIMEOUT_S, float),
+            max_retries=_number("max_retries", _or_default(setting("SOCRATIQ_MAX_RETRIES", "max_retries"), DEFAULT_MAX_RETRIES), int),
         )
     budget = setting("SOCRATIQ_HINT_BUDGET", "hint_budget", tutor_file)
     return TutorConfig(home=home, llm=llm, hint_budget=None if budget is None else _number("hint_budget", budget, int))
@@ -120,9 +136,14 @@ def _url(value) -> str:
         url = None
     if url is None or url.scheme not in ("http", "https") or not url.hostname:
         raise ConfigError(
-            f"SocratiQ setting base_url={value!r} is not an http(s) URL: use e.g. http://127.0.0.1:11434/v1"
+            f"SocratiQ setting base_url ({redact_url(value)}) is not an http(s) URL: use e.g. http://127.0.0.1:11434/v1"
         )
     return value.strip()
+
+
+def _or_default(value, default):
+    """``value`` unless it is unset or empty; 0 is a setting, not a gap."""
+    return default if value is None or value == "" else value
 
 
 def _read_file(path: Path) -> dict:

@@ -10,7 +10,11 @@ from socratiq_ext.content import LEVELS, Exercise, LabContent, Question
 from socratiq_ext.context import ErrorInfo
 from socratiq_ext.retrieval import Passage
 
-OFFLINE = "SocratiQ is offline (no LLM configured): answers come from the course's own material."
+# Names the opt-in: a key alone never sends student code anywhere, only a server someone named does.
+OFFLINE = (
+    "SocratiQ is offline (no LLM server named): answers come from the course's own material;"
+    " to use an LLM, set SOCRATIQ_BASE_URL to your server, e.g. https://api.openai.com/v1."
+)
 
 
 def hint_text(exercise: Exercise, level: int) -> str:

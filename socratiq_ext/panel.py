@@ -38,7 +38,8 @@ class TutorPanel:
         self._turn = 0  # each action's number: a stopped worker's late output is dropped
         self._question: Question | None = None
 
-        self.status = w.HTML(f"<b>SocratiQ</b> · {tutor.lab} · <i>{tutor.status}</i>")
+        self.status = w.HTML()
+        self.show_status()
         self.notice = w.HTML()
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True, tooltip="Stop the reply")
         self.stop_button.on_click(lambda _: self.stop())
@@ -118,11 +119,16 @@ class TutorPanel:
             except Exception as error:  # noqa: BLE001 - the panel shows one line, never a traceback
                 self._say(f"SocratiQ could not do that: {error}")
             finally:
+                self.show_status()  # a failure or a reply may have switched the tutor offline or online
                 if turn == self._turn:
                     self._set_busy(False)
 
         self._worker = threading.Thread(target=work, name="socratiq-reply", daemon=True)
         self._worker.start()
+
+    def show_status(self) -> None:
+        """The tutor's one status line: online, or offline and why (it follows the server's last answer)."""
+        self.status.value = f"<b>SocratiQ</b> · {self.tutor.lab} · <i>{mistune.escape(self.tutor.status)}</i>"
 
     def stop(self) -> None:
         """End the current reply now; whatever its worker still receives is dropped."""

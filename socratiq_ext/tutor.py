@@ -22,7 +22,7 @@ from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
 from socratiq_ext.guardrails import ReplyGuard, is_injection, writes_code
-from socratiq_ext.llm import ChatBackend, LLMUnavailable
+from socratiq_ext.llm import ChatBackend, LLMCutOff, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
 from socratiq_ext.retrieval import PassageIndex
 
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 OnText = Callable[[str], None]
 HOUR_S = 3600.0
+# Ends a reply that stopped unfinished, so that half an answer is never read as a whole one.
+CUT_OFF_MARK = "\n\n*[… the reply was cut off here]*"
 REFUSAL = "I won't write the solution for you: working it out is what the lab teaches. Here is a hint instead."
 
 
@@ -45,6 +47,7 @@ class Reply:
     offline: bool = True  # True when the text came from the course material alone
     notice: str | None = None  # one line: why the LLM was not used, or a limit reached
     stopped: bool = False
+    cut_off: bool = False  # the LLM's reply ended unfinished: the text is partial and marked so
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,14 @@ class Tutor:
 
     @property
     def status(self) -> str:
-        """One line on what the tutor is connected to."""
-        return offline.OFFLINE if self.backend is None else f"SocratiQ is online: {self.backend.config.describe()}."
+        """One line on what the tutor is connected to: offline after the server failed to answer,
+        until it answers again."""
+        if self.backend is None:
+            return offline.OFFLINE
+        down = self.backend.down_reason
+        if down is not None:
+            return f"SocratiQ is offline ({down}): answers come from the course's own material until the LLM answers again."
+        return f"SocratiQ is online: {self.backend.config.describe()}."
 
     def current_exercise(self) -> str | None:
         """The exercise of the last cell run (or failed) that belongs to one."""
@@ -243,6 +252,15 @@ class Tutor:
             shown += guard.finish()
             if not shown[len(prefix):].strip() and not (stop is not None and stop.is_set()):
                 raise LLMUnavailable("the LLM sent an empty reply")
+        except LLMCutOff as error:
+            shown += guard.finish()
+            if shown[len(prefix):].strip():  # keep what came, marked: never passed off as a whole answer
+                text = shown.rstrip() + CUT_OFF_MARK
+                _emit(on_text, text)
+                return Reply(action, text, offline=False, cut_off=True, notice=str(error), **fields)
+            text = prefix + fallback
+            _emit(on_text, text)
+            return Reply(action, text, notice=f"Answered offline: {error.reason}.", **fields)
         except LLMUnavailable as error:
             text = prefix + fallback
             _emit(on_text, text)
@@ -268,7 +286,9 @@ class Tutor:
         import jsonschema
 
         prompts_seen = [q.prompt for q in self.content.questions if q.id in set(seen)]
-        entry = self.backend.complete_json(prompts.quiz_messages(self.content, prompts_seen), stop)
+        entry = self.backend.complete_json(
+            prompts.quiz_messages(self.content, prompts_seen), stop, schema=prompts.QUESTION_SCHEMA
+        )
         try:
             jsonschema.validate(entry, prompts.QUESTION_SCHEMA)
             entry["id"] = "gen-" + hashlib.sha1(entry["prompt"].encode()).hexdigest()[:10]

@@ -21,10 +21,11 @@ def test_environment_wins_over_the_file(home):
 
 
 def test_the_key_falls_back_to_openai_api_key_and_never_shows(home):
-    config = load_config({"SOCRATIQ_HOME": str(home), "OPENAI_API_KEY": "sk-fallback-SECRET"})
-    assert config.llm.api_key == "sk-fallback-SECRET" and config.llm.base_url is None
+    openai = "https://api.openai.com/v1"
+    config = load_config({"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-fallback-SECRET"})
+    assert config.llm.api_key == "sk-fallback-SECRET" and config.llm.base_url == openai
     assert "SECRET" not in repr(config) and "SECRET" not in config.llm.describe()
-    own = load_config({"SOCRATIQ_HOME": str(home), "OPENAI_API_KEY": "sk-a", "SOCRATIQ_API_KEY": "sk-b"})
+    own = load_config({"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-a", "SOCRATIQ_API_KEY": "sk-b"})
     assert own.llm.api_key == "sk-b"
 
 

@@ -47,11 +47,20 @@ class Reply:
 
     ``delay`` makes tokens arrive over time, so tests can see streaming
     (and a slow non-stream reply) the way a user would.
+
+    The ending is scriptable, to play servers that stop early: ``finish_reason``
+    ``None`` sends no final chunk ("length" plays a server cut at its token
+    limit), ``done=False`` leaves out ``data: [DONE]`` (the body still ends
+    cleanly), and ``stall`` goes silent for that many seconds after the text
+    (headers and part of the stream sent, then nothing) before hanging up.
     """
 
     text: str
     chunk_size: int = 4  # characters per streamed delta
     delay: float = 0.0  # seconds before each streamed chunk, and before a non-stream reply
+    finish_reason: str | None = "stop"
+    done: bool = True
+    stall: float = 0.0
 
 
 @dataclass
@@ -101,7 +110,21 @@ class Hangup:
     text: str = "partial"
 
 
-Behaviour = Union[Reply, Fail, Stall, Malformed, Hangup]
+@dataclass
+class Page:
+    """Answer with a body that is not the API at all, e.g. a proxy's or a captive portal's HTML login page.
+
+    Served with status 200 whatever the request asked for (stream or not), as such proxies do.
+    """
+
+    body: str = "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form>Log in</form></body></html>"
+    content_type: str = "text/html; charset=utf-8"
+    status: int = 200
+
+
+Behaviour = Union[Reply, Fail, Stall, Malformed, Hangup, Page]
+# The ``response_format`` types an OpenAI server accepts; a server's ``response_formats`` may list fewer.
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 
 _ERROR_KINDS: dict[int, tuple[str, str]] = {
     400: ("invalid_request_error", "invalid_request"),
@@ -112,9 +135,28 @@ _ERROR_KINDS: dict[int, tuple[str, str]] = {
 }
 
 
-def _error_body(status: int, message: str) -> dict[str, Any]:
+def _error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
     kind, code = _ERROR_KINDS.get(status, ("server_error", "server_error"))
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _check_response_format(value: Any, accepted: tuple[str, ...]) -> str | None:
+    """Why a request's ``response_format`` is refused (400), or None: the checks OpenAI's API makes,
+    and a refusal of the types this server lacks, in the words servers without them use."""
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind not in RESPONSE_FORMATS:
+        return f"Invalid value for 'response_format.type': {kind!r}. Expected one of {list(RESPONSE_FORMATS)}."
+    if kind not in accepted:
+        return f"Invalid parameter: 'response_format' of type '{kind}' is not supported with this model."
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            return "Missing required parameter: 'response_format.json_schema.name'."
+        if not isinstance(spec.get("schema", {}), dict):
+            return "Invalid type for 'response_format.json_schema.schema': expected an object."
+    return None
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -181,6 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
+        refusal = _check_response_format(body.get("response_format"), chat.response_formats)
+        if refusal is not None:  # refused before any behaviour is consumed, like a real server's validation
+            self._send_json(400, _error_body(400, refusal, param="response_format"))
+            return
         self._act(chat._next_behaviour(), body)
 
     def do_OPTIONS(self) -> None:
@@ -219,7 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._hang_up()  # server closing: drop the connection unanswered
                 return
             behaviour = chat.default
-        if isinstance(behaviour, Fail):
+        if isinstance(behaviour, Page):
+            self._send_bytes(behaviour.status, behaviour.body.encode(), behaviour.content_type)
+        elif isinstance(behaviour, Fail):
             self._send_json(behaviour.status, _error_body(behaviour.status, behaviour.message), behaviour.headers)
         elif isinstance(behaviour, Malformed):
             if stream:
@@ -247,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
             if chat._sleep(behaviour.delay):
                 self._hang_up()
                 return
-            self._send_json(200, _completion(chat._completion_id(), model, behaviour.text, body))
+            completion = _completion(chat._completion_id(), model, behaviour.text, body)
+            completion["choices"][0]["finish_reason"] = behaviour.finish_reason
+            self._send_json(200, completion)
 
     def _stream_reply(self, reply: Reply, model: str, body: dict[str, Any]) -> None:
         chat = self.server.chat
@@ -256,13 +306,19 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._stream_deltas(ident, model, reply.text, reply.chunk_size, reply.delay):
             self._hang_up()
             return
-        self._send_event(_chunk(ident, model, {}, "stop"))
+        if reply.stall > 0:
+            chat._sleep(reply.stall)  # silent: the client's read timeout should fire first
+            self._hang_up()
+            return
+        if reply.finish_reason is not None:
+            self._send_event(_chunk(ident, model, {}, reply.finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
             usage_chunk = _chunk(ident, model, {}, None)
             usage_chunk["choices"] = []
             usage_chunk["usage"] = _usage(body, reply.text)
             self._send_event(usage_chunk)
-        self._send_chunk(b"data: [DONE]\n\n")
+        if reply.done:
+            self._send_chunk(b"data: [DONE]\n\n")
         self._send_chunk(b"")  # end of the chunked body
 
     def _stream_deltas(self, ident: str, model: str, text: str, size: int, delay: float) -> bool:
@@ -366,14 +422,18 @@ class ChatServer:
         model: str = DEFAULT_MODEL,
         host: str = "127.0.0.1",
         port: int = 0,
+        response_formats: tuple[str, ...] = RESPONSE_FORMATS,
     ) -> None:
         """``api_key``: when set, chat and model requests must carry ``Authorization: Bearer <api_key>``.
+        ``response_formats``: the ``response_format`` types accepted; others get a 400 (settable later, e.g.
+        ``("text",)`` plays a server without structured output).
         ``default``: the behaviour when no scripted behaviour is queued.
         ``model``: the model listed by ``GET /v1/models`` (completions echo the requested model).
         """
         self.api_key = api_key
         self.default = default
         self.model = model
+        self.response_formats = tuple(response_formats)
         self._address = (host, port)
         self._lock = threading.Lock()
         self._queue: deque[Behaviour] = deque()

@@ -24,7 +24,7 @@ import httpx2
 import openai
 import pytest
 
-from llm_server import ChatServer, Fail, Hangup, Malformed, Reply, Stall
+from llm_server import ChatServer, Fail, Hangup, Malformed, Page, Reply, Stall
 
 KEY = "sk-test-key"
 MESSAGES = [{"role": "user", "content": "Why does my model overfit?"}]
@@ -255,3 +255,49 @@ def test_standalone_process_serves_until_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=5) == 0
         proc.stdout.close()
+
+
+def test_a_stream_can_end_early_without_finish_reason_or_done(srv: ChatServer) -> None:
+    srv.script(Reply("half of it", finish_reason=None, done=False), Reply("long", finish_reason="length"))
+    chunks = list(client(srv).chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "half of it"
+    assert all(c.choices[0].finish_reason is None for c in chunks), "the body ends cleanly, with no finish_reason"
+    chunks = list(client(srv).chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True))
+    assert chunks[-1].choices[0].finish_reason == "length"
+
+
+def test_a_stream_can_go_silent_after_its_headers(srv: ChatServer) -> None:
+    srv.script(Reply("some", stall=3))
+    pieces: list[str] = []
+    with pytest.raises(openai.APITimeoutError):
+        ask_streamed(srv, pieces, timeout=0.3)
+    assert "".join(pieces) == "some"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_page_is_html_with_status_200(srv: ChatServer, stream: bool) -> None:
+    srv.script(Page())
+    request = urllib.request.Request(
+        srv.base_url + "/chat/completions", method="POST",
+        data=json.dumps({"model": "m", "messages": MESSAGES, "stream": stream}).encode(),
+        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and response.headers["content-type"].startswith("text/html")
+        assert b"<html>" in response.read()
+
+
+def test_response_format_is_accepted_or_refused_like_a_real_server(srv: ChatServer) -> None:
+    schema = {"type": "json_schema", "json_schema": {"name": "q", "schema": {"type": "object"}}}
+    srv.script(Reply('{"a": 1}'), Reply('{"b": 2}'))
+    create = client(srv).chat.completions.create
+    assert create(model="m", messages=MESSAGES, response_format=schema).choices[0].message.content == '{"a": 1}'
+    assert srv.requests[-1]["body"]["response_format"] == schema
+    with pytest.raises(openai.BadRequestError, match="json_schema.name"):
+        create(model="m", messages=MESSAGES, response_format={"type": "json_schema", "json_schema": {}})
+    srv.response_formats = ("text", "json_object")
+    with pytest.raises(openai.BadRequestError, match="'json_schema' is not supported") as caught:
+        create(model="m", messages=MESSAGES, response_format=schema)
+    assert caught.value.body["param"] == "response_format"
+    reply = create(model="m", messages=MESSAGES, response_format={"type": "json_object"})
+    assert reply.choices[0].message.content == '{"b": 2}', "a refused request consumes no scripted reply"
