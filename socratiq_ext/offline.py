@@ -27,12 +27,26 @@ def hint_text(exercise: Exercise, level: int) -> str:
 
 def explain_text(error: ErrorInfo, exercise: Exercise | None, content: LabContent) -> str:
     """The error in plain words, what it usually means in a lab, and the exercise it belongs to."""
-    entry = content.errors.get(error.type_name) or content.errors["Exception"]
-    parts = [f"**`{error.type_name}`** — {entry['plain'].strip()}"]
-    if error.type_name == "AssertionError" and error.message:
-        parts.append(f"The self-check's message:\n\n> {error.message}")
-    elif error.message:
-        parts.append(f"Python's message: `{_clip(error.message)}`")
+    return _explanation(error, exercise, content, quote=True)
+
+
+def course_explanation(error: ErrorInfo, exercise: Exercise | None, content: LabContent) -> str:
+    """:func:`explain_text` with nothing the student's code wrote: no message, and the error's type named
+    only when the course's catalogue knows it (a student's own exception class is theirs too).
+    This is what an LLM prompt may carry outside the fence around the student's text."""
+    return _explanation(error, exercise, content, quote=False)
+
+
+def _explanation(error: ErrorInfo, exercise: Exercise | None, content: LabContent, quote: bool) -> str:
+    known = error.type_name in content.errors
+    entry = content.errors[error.type_name] if known else content.errors["Exception"]
+    name = error.type_name if quote or known else "Exception"
+    parts = [f"**`{name}`** — {entry['plain'].strip()}"]
+    if quote and error.message:
+        if error.type_name == "AssertionError":
+            parts.append(f"The self-check's message:\n\n> {error.message}")
+        else:
+            parts.append(f"Python's message: `{_clip(error.message)}`")
     if exercise is not None:
         parts.append(
             f"This happened in exercise **{exercise.title}** (`{exercise.function}`)."

@@ -131,6 +131,11 @@ class ProgressStore:
         """Note that a hint of this level was shown for an exercise."""
         self._write("INSERT INTO hints VALUES (?, ?, ?, ?)", (time.time(), lab, grade_id, level))
 
+    def hint_level(self, lab: str, grade_id: str) -> int:
+        """The highest hint level shown for an exercise (0 when none): where its ladder continues
+        in a new kernel."""
+        return self._read("SELECT COALESCE(MAX(level), 0) FROM hints WHERE lab = ? AND grade_id = ?", (lab, grade_id))[0][0]
+
     def record_quiz(self, lab: str, question: Question, correct: bool) -> None:
         """Note an answer to a quiz question and whether it was right."""
         row = (time.time(), lab, question.id, question.topic, question.objective, int(correct))

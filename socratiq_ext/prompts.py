@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from socratiq_ext import offline
 from socratiq_ext.content import KINDS, Exercise, LabContent
 from socratiq_ext.context import ErrorInfo
 from socratiq_ext.guardrails import STUDENT_TAGS, system_prompt
@@ -34,16 +35,21 @@ QUESTION_SCHEMA = {
 }
 
 
-_ANY_TAG = re.compile(r"<\s*/?\s*(" + "|".join(STUDENT_TAGS) + r")\s*>", re.IGNORECASE)
+# Where a fence tag starts: "<" (or a look-alike: fullwidth, small), then anything a reader might still take
+# for a tag's opening ("/", spaces, zero-width characters), then a tag's name. Only this bracket is escaped,
+# so "a < b" and "<br>" reach the LLM unchanged.
+_TAG_START = re.compile(
+    r"[<\uFF1C\uFE64](?=[\s/\u200B-\u200D\u2060\uFEFF]*(?:" + "|".join(STUDENT_TAGS) + r"))", re.IGNORECASE
+)
 
 
 def _tagged(tag: str, text: str) -> str:
-    """Wrap the student's text in a tag that it cannot close, open or fake (repeated until nothing is left)."""
-    while True:
-        cleaned = _ANY_TAG.sub("", text)
-        if cleaned == text:
-            return f"<{tag}>\n{text}\n</{tag}>"
-        text = cleaned
+    """Wrap the student's text in a tag that it cannot close, open or fake.
+
+    Every "<" that starts something reading as one of the fence's tags (open or close, any case or spacing)
+    becomes "&lt;". Escaping removes nothing, so no fragments can join up into a new tag.
+    """
+    return f"<{tag}>\n{_TAG_START.sub('&lt;', text)}\n</{tag}>"
 
 
 def _messages(content: LabContent, user: str, avoid: tuple[str, ...] = ()) -> list[dict]:
@@ -68,11 +74,13 @@ def hint_messages(content: LabContent, exercise: Exercise, level: int, code: str
     return _messages(content, "\n\n".join(parts), exercise.avoid)
 
 
-def explain_messages(content: LabContent, error: ErrorInfo, exercise: Exercise | None, plain: str) -> list[dict]:
+def explain_messages(content: LabContent, error: ErrorInfo, exercise: Exercise | None) -> list[dict]:
+    """Everything the student's code wrote (the error's type, its message, the cell) is inside the fence;
+    the course's explanation outside it is built from the catalogue alone."""
     parts = [
         "Explain this error to the student in plain words: what it means, the likely cause in their code, and"
         " the question they should ask themselves next. Do not fix the code for them.",
-        f"The course's own explanation, to build on:\n{plain}",
+        "The course's own explanation, to build on:\n" + offline.course_explanation(error, exercise, content),
         _tagged("student_error", error.summary()),
         _tagged("student_code", error.cell or "(not available)"),
     ]

@@ -9,6 +9,7 @@ streams) and ``stop`` (an event that ends the stream early).
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import threading
 import time
@@ -122,6 +123,11 @@ class Tutor:
     # -- actions ---------------------------------------------------------------------------
     def hint(self, grade_id: str | None = None, *, on_text: OnText | None = None, stop: threading.Event | None = None) -> Reply:
         """The next rung of the exercise's hint ladder (nudge, concept, pointer, pseudo-code)."""
+        return self._hint(grade_id, climb=True, on_text=on_text, stop=stop)
+
+    def _hint(self, grade_id: str | None, *, climb: bool, on_text: OnText | None, stop: threading.Event | None) -> Reply:
+        """A rung of the ladder: the next one (``climb``), else the one reached, again, without climbing
+        or recording it (the hint that goes with a refusal)."""
         notice = None
         if grade_id is None:
             grade_id = self.current_exercise()
@@ -140,10 +146,18 @@ class Tutor:
                 )
                 _emit(on_text, text)
                 return Reply("hint", text, grade_id, notice="hint budget reached for this exercise")
+        # The rung reached survives a kernel restart: it is read from the progress store once per exercise
+        # (outside the lock, which also guards opening the store).
+        stored = None if grade_id in self._levels else self.store.hint_level(self.lab, grade_id)
         with self._lock:
-            level = min(self._levels.get(grade_id, 0), len(LEVELS) - 1)
-            self._levels[grade_id] = level + 1
-        self.store.record_hint(self.lab, grade_id, level + 1)
+            reached = self._levels.setdefault(grade_id, stored or 0)  # 1-based level last shown, 0 for none
+            if climb:
+                level = min(reached, len(LEVELS) - 1)
+                self._levels[grade_id] = level + 1
+            else:
+                level = min(max(reached - 1, 0), len(LEVELS) - 1)
+        if climb:
+            self.store.record_hint(self.lab, grade_id, level + 1)
         authored = offline.hint_text(exercise, level)
         code = self._code_for(grade_id)
         error = self.last_error()
@@ -155,6 +169,19 @@ class Tutor:
             avoid=exercise.avoid, grade_id=grade_id, level=level + 1,
         )
         return replace(reply, text=reply.text.rstrip(), notice=notice or reply.notice)
+
+    def _named_exercise(self, text: str) -> str | None:
+        """The exercise a message names first, by grade_id, function (or a function its answer cell defines)
+        or title; None when it names none."""
+        names = {g: g for g in self.content.exercises}
+        names.update(self.locator.names)
+        names.update({e.title: g for g, e in self.content.exercises.items()})
+        found = []
+        for name, grade_id in names.items():
+            match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE)
+            if match:
+                found.append((match.start(), -len(name), grade_id))
+        return min(found)[2] if found else None
 
     def explain_error(self, error: BaseException | ErrorInfo | None = None, *, on_text: OnText | None = None,
                       stop: threading.Event | None = None) -> Reply:
@@ -170,7 +197,7 @@ class Tutor:
         exercise = self.content.exercises.get(grade_id) if grade_id else None
         plain = offline.explain_text(error, exercise, self.content)
         return self._respond(
-            "explain", "", plain, lambda: prompts.explain_messages(self.content, error, exercise, plain), on_text, stop,
+            "explain", "", plain, lambda: prompts.explain_messages(self.content, error, exercise), on_text, stop,
             avoid=exercise.avoid if exercise else (), grade_id=grade_id,
         )
 
@@ -181,7 +208,9 @@ class Tutor:
             _emit(on_text, text)
             return Reply("ask", text)
         if is_injection(question, [e.function for e in self.content.exercises.values()]):
-            hint = self.hint(stop=stop)  # never reaches the LLM with the request
+            # The request never reaches the LLM. The hint is for the exercise it names (else the last one run),
+            # at the rung the student has reached: asking for the answer does not climb the ladder.
+            hint = self._hint(self._named_exercise(question), climb=False, on_text=None, stop=stop)
             text = f"{REFUSAL}\n\n{hint.text}"
             _emit(on_text, text)
             return replace(hint, action="ask", text=text, notice="asked for the solution: answered with a hint")
