@@ -144,20 +144,18 @@ EPS = 1e-4   # the floor for an empty bin's share
 
 def psi(reference, current, bins=10):
     edges = np.quantile(reference, [i / bins for i in range(1, bins)])
-    p_counts = [0] * bins
-    for value in reference:
-        k = 0
-        for edge in edges:
-            if edge <= value:
-                k += 1
-        p_counts[k] += 1
-    q_counts = [0] * bins
-    for value in current:
-        k = 0
-        for edge in edges:
-            if edge <= value:
-                k += 1
-        q_counts[k] += 1
+
+    def bin_counts(values):
+        counts = [0] * bins
+        for value in values:
+            k = 0
+            for edge in edges:
+                if edge <= value:
+                    k += 1
+            counts[k] += 1
+        return counts
+
+    p_counts, q_counts = bin_counts(reference), bin_counts(current)
     total = 0.0
     for i in range(bins):
         p = max(p_counts[i] / len(reference), EPS)
