@@ -95,7 +95,7 @@ def _release_or_check(args: argparse.Namespace) -> int:
     for line in problems:
         print(line, file=sys.stderr)
     if problems:
-        print("labs/ is out of date: run `python -m grader release` and commit labs/.", file=sys.stderr)
+        print("labs/ is out of date: run `python -m grader release` and commit labs/ and course/fingerprints/.", file=sys.stderr)
         return 1
     print(f"labs/ matches solutions/ ({len(course.source_labs())} labs)")
     return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.fingerprints import SOLUTION
 from grader.release import Course, check, ignored_names
 
 try:
@@ -44,7 +45,7 @@ STUDENT_FILES = (
     "tests/socratiq/test_guardrails.py", "tests/socratiq/test_progress.py", "tests/socratiq/test_tutor_offline.py",
 )
 NEVER_COPIED = ("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.db", "*.sqlite3")
-REGIONS = (re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.DOTALL),
+REGIONS = (SOLUTION,
            re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.DOTALL))
 # Too short, or a bare block header (`except ValueError:`, `with quiet():`), to tell a solution from any code.
 MIN_LINE = 20

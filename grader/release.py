@@ -1,4 +1,4 @@
-"""Generate ``labs/`` from ``solutions/`` with nbgrader, and check that they agree.
+"""Generate ``labs/`` (and the tutor's ``course/fingerprints/``) from ``solutions/``, and check that they agree.
 
 Both commands build the student version of each lab the same way, with
 nbgrader's ``generate_assignment``. ``release`` runs it in the course itself,
@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config, PyFileConfigLoader
+
+from grader import fingerprints
 
 CONFIG_FILE = Path(__file__).with_name("nbgrader_config.py")
 SOLUTION_MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
@@ -99,6 +101,7 @@ def release(course: Course, labs: Iterable[str] | None = None) -> list[str]:
     for lab in sources if labs is None else _known(labs, sources):
         target = generate(lab, course.root, course.gradebook_url)
         changes.append(f"released {lab} -> {target.relative_to(course.root)}")
+        changes += filter(None, [fingerprints.write(course.root, lab)])
     if labs is None:
         for orphan in sorted(set(course.released_labs()) - set(sources)):
             shutil.rmtree(course.labs / orphan)
@@ -118,6 +121,8 @@ def check(course: Course) -> list[str]:
             differences = _differences(built, course.labs / lab, globs)
             if differences:
                 problems.append(f"{lab}: {', '.join(differences)} differ from what release would write")
+            elif (course.labs / lab).is_dir():
+                problems += filter(None, [fingerprints.outdated(course.root, lab)])
     return problems
 
 

@@ -2,14 +2,18 @@
 
 1. :func:`system_prompt` -- a Socratic, topic-bounded brief, with the student's text fenced off as data;
 2. :func:`is_injection` -- a request for the solution, or to drop the brief, gets a hint instead of the LLM;
-3. :class:`ReplyGuard` -- every LLM reply is checked *before* display, while it streams: code that would
-   write an exercise is removed and the exercise's words to avoid are masked.
+3. :class:`ReplyGuard` -- every LLM reply is checked *before* display, line by line as it streams: code
+   that would write an exercise is removed, however it is dressed, and so is anything that would take an
+   exercise past its session budget of solution lines (judged on fingerprints); words to avoid are masked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from socratiq_ext import reading
+from socratiq_ext.fingerprints import CodeLedger, LabFingerprints, Matcher
 
 REMOVED = "\n> *SocratiQ removed code that would write the exercise for you: try this step yourself, then run the self-check.*\n\n"
 MASK = "[…]"
@@ -32,10 +36,6 @@ _REQUEST = r"\b(write|show|give|paste|send|implement|fill\s+in|finish|complete|s
 
 # How a line of Python starts, once a Markdown list or quote marker is taken off.
 _MARKER = re.compile(r"^\s*(?:[-*+>]|\d+[.)])\s+")
-_KEYWORD = re.compile(
-    r"^(async|await|def|class|return|yield|raise|assert|lambda|import|from|del|global|nonlocal|pass|continue|break"
-    r"|if|elif|else|for|while|with|try|except|finally|match|case)\b"
-)
 _CODE = [
     re.compile(r"^(async\s+def|def|class|return|yield|raise|assert|lambda|import|await|del|global|nonlocal)\b"),
     re.compile(r"^from\s+[\w.]+\s+import\b"),
@@ -44,17 +44,14 @@ _CODE = [
     re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?(\s*,\s*[A-Za-z_][\w.]*)*\s*(=|\+=|-=|\*=|/=|//=|%=|\|=|&=)(?!=)"),
     re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$"),
 ]
-# Two plain words and the start of a third: a line that starts so is prose and may stream before it ends
-# ("a, b = ..." and "x = ..." never start so).
-_PROSE = re.compile(r"^[A-Za-z][A-Za-z']*,?\s+[A-Za-z][A-Za-z']*[.:;!?]?\s+[\w\"'(*`]")
-# Where code may start inside a line of prose ("Try: seen = set(); ..."): held until the line is complete.
-_ASSIGNMENT = re.compile(r"[A-Za-z_][\w.]*\s*=(?!=)")
 # Statements chained with ";" inside prose: masked to the end of the line.
 _CHAINED = re.compile(r"[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=(?!=)[^;\n]*;.*")
 # Code that writes rather than shows an API: a definition, a result, several statements.
 _WRITES = re.compile(r"\b(def|return|lambda|class|yield)\b|;")
 _INLINE = re.compile(r"`([^`\n]+)`")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+# Where a sentence of prose ends and another starts: prose is judged, and shown, a sentence at a time.
+_SENTENCE_END = re.compile(r"[.!?]['\")\]*_]*\s+(?=\S)")
 
 
 def system_prompt(lab_title: str, avoid: Iterable[str] = ()) -> str:
@@ -101,23 +98,29 @@ def writes_code(text: str) -> bool:
 
 
 class ReplyGuard:
-    """Filter a streamed reply chunk by chunk; only what :meth:`feed` returns may be displayed.
+    """Filter a streamed reply line by line; only what :meth:`feed` returns may be displayed.
 
-    Prose streams through at once. A line that could be code is held until it is
-    complete; code lines (consecutive, or inside a fence) are judged as a block.
-    A reply may show one line of code in all, to give an API's shape; any more,
-    or any definition, ``return``, ``lambda`` or ``;``, is replaced by a short
-    note. Inline code that writes is masked, and so are the words to avoid, even
-    when a chunk boundary splits them.
+    Each complete line is first read as a student reads it (:mod:`socratiq_ext.reading`: no
+    Markdown, HTML, table, line-number, comment or look-alike disguise), then judged twice:
+
+    * structurally -- a reply may show one line of code in all, to give an API's shape; more, or
+      any definition, ``return``, ``lambda`` or ``;``, is replaced by a short note (code in a fence
+      or in consecutive lines is judged as one block);
+    * by meaning, when the lab ships fingerprints -- a line that would take any exercise past its
+      budget of solution lines for the session (the ``ledger``) is not shown, whatever its form,
+      prose with the operators spelled out included.
+
+    Inline code that writes is masked, and so are the words to avoid. Code is judged by the line,
+    prose by the sentence: a student sees the reply grow a sentence at a time.
     """
 
-    def __init__(self, avoid: Iterable[str] = ()):
+    def __init__(self, avoid: Iterable[str] = (), fingerprints: LabFingerprints | None = None,
+                 ledger: CodeLedger | None = None):
         self._avoid = [w for w in avoid if w]
         self._mask = re.compile("|".join(re.escape(w) for w in self._avoid), re.IGNORECASE) if self._avoid else None
+        self._matcher = Matcher(fingerprints, ledger if ledger is not None else CodeLedger()) if fingerprints else None
         self._line = ""  # the incomplete current line
-        self._line_is_prose = False  # part of it has already been shown as prose
-        self._held = ""  # prose withheld: an open inline code span, or the start of a word to avoid
-        self._block: list[str] = []  # complete code lines waiting for judgement
+        self._block: list[str] = []  # complete lines of code (or of a fence) waiting for judgement
         self._fence: str | None = None  # the open fence's marker
         self._code_shown = 0
         self.removed = 0
@@ -129,32 +132,32 @@ class ReplyGuard:
         while "\n" in self._line:
             line, self._line = self._line.split("\n", 1)
             shown.append(self._complete_line(line + "\n"))
-        if self._line and self._fence is None and not self._block and self._starts_prose(self._line):
-            shown.append(self._prose(self._line, final=False))
-            self._line, self._line_is_prose = "", True
+        shown.append(self._finished_sentences())
         return "".join(shown)
+
+    def _finished_sentences(self) -> str:
+        """The finished sentences of an unfinished line of prose, judged now so that prose streams."""
+        ends = [end for end in _SENTENCE_END.finditer(self._line) if self._line.count("`", 0, end.end()) % 2 == 0]
+        if not ends or self._fence is not None or self._block:
+            return ""
+        head = self._line[: ends[-1].end()]
+        if _FENCE.match(reading.plain(head)) or any(map(is_code_line, _read(head))):
+            return ""
+        self._line = self._line[len(head):]
+        return self._prose(head)
 
     def finish(self) -> str:
         """The reply is complete: judge what is still held and return the rest."""
         tail = self._complete_line(self._line) if self._line else ""
         self._line = ""
-        return tail + self._flush_block() + self._prose("", final=True)
+        return tail + self._flush_block()
 
     def filter(self, text: str) -> str:
         """Filter a complete reply at once."""
         return self.feed(text) + self.finish()
 
-    def _starts_prose(self, partial: str) -> bool:
-        if self._line_is_prose:
-            return True
-        body = _MARKER.sub("", partial, count=1)
-        return bool(_PROSE.match(body)) and not _KEYWORD.match(body)
-
     def _complete_line(self, line: str) -> str:
-        if self._line_is_prose:
-            self._line_is_prose = False
-            return self._prose(line, final=True)
-        fence = _FENCE.match(line)
+        fence = _FENCE.match(reading.plain(line))
         if fence and self._fence in (None, fence.group(1)):
             self._block.append(line)
             if self._fence is None:
@@ -162,39 +165,63 @@ class ReplyGuard:
                 return ""
             self._fence = None
             return self._flush_block()
-        if self._fence is not None or is_code_line(line) or (not line.strip() and self._block):
+        if self._fence is not None or any(map(is_code_line, _read(line))) or (not line.strip() and self._block):
             self._block.append(line)  # a blank line may sit inside a block of code
             return ""
-        return self._flush_block() + self._prose(line, final=True)
+        return self._flush_block() + self._prose(line)
 
     def _flush_block(self) -> str:
         block, self._block, self._fence = "".join(self._block), [], None
-        code = [l for l in block.splitlines() if l.strip() and not _FENCE.match(l)]
+        lines = [l for raw in block.splitlines() if not _FENCE.match(reading.plain(raw)) for l in _read(raw) if l]
+        code = _code_lines(lines)
         if not code:
-            return self._prose(block, final=True)
+            return self._prose(block) if block.strip() else block
+        if self._code_shown + len(code) > 1 or any(_WRITES.search(l) for l in code) or not self._judge(lines):
+            return self._remove()
         self._code_shown += len(code)
-        if self._code_shown > 1 or _WRITES.search(block):
-            self.removed += 1
-            return self._prose("", final=True) + REMOVED
-        return self._prose(block, final=True)
+        return self._masked(block)
 
-    def _prose(self, text: str, final: bool) -> str:
-        text = self._held + text
-        keep = len(text) if final else self._safe_prefix(text)
-        text, self._held = text[:keep], text[keep:]
-        text = _INLINE.sub(lambda span: f"`{MASK}`" if _WRITES.search(span.group(1)) else span.group(0), text)
-        text = _CHAINED.sub(MASK, text)
+    def _prose(self, text: str) -> str:
+        lines = [reading.spoken_as_symbols(reading.without_spans(l)) for l in _read(text)]
+        lines += [l for blob in reading.decoded_blobs(text) for l in _read(blob)]
+        if not self._judge(lines):
+            return self._remove()
+
+        def span(match: re.Match) -> str:
+            code = match.group(1)
+            if _WRITES.search(code):
+                return f"`{MASK}`"
+            if is_code_line(code):
+                self._code_shown += 1
+                if self._code_shown > 1:
+                    return f"`{MASK}`"
+            return match.group(0)
+
+        return self._masked(_CHAINED.sub(MASK, _INLINE.sub(span, text)))
+
+    def _judge(self, lines: list[str]) -> bool:
+        return self._matcher is None or self._matcher.judge(lines)
+
+    def _remove(self) -> str:
+        self.removed += 1
+        return REMOVED
+
+    def _masked(self, text: str) -> str:
         return self._mask.sub(MASK, text) if self._mask else text
 
-    def _safe_prefix(self, text: str) -> int:
-        """How much of unfinished prose can be shown: not an open code span, code, nor a word to avoid's start."""
-        keep = text.rfind("`") if text.count("`") % 2 else len(text)
-        line_start = text.rfind("\n") + 1
-        assignment = _ASSIGNMENT.search(text, line_start)
-        if assignment:
-            keep = min(keep, assignment.start())
-        lower = text[:keep].lower()
-        for size in range(min(len(lower), max((len(w) for w in self._avoid), default=0)), 0, -1):
-            if any(w.lower().startswith(lower[-size:]) for w in self._avoid):
-                return keep - size
-        return keep
+
+def _read(raw: str) -> list[str]:
+    """The lines a student reads in a piece of a reply, each without the dress that may hide code."""
+    return [reading.unprefixed(l) for line in raw.splitlines() for l in reading.logical_lines(line)]
+
+
+def _code_lines(lines: list[str]) -> list[str]:
+    """The lines that are code, a traceback's quoted source lines aside (they are the student's own code)."""
+    code, quoting = [], False
+    for line in lines:
+        if quoting:
+            quoting = False
+        elif is_code_line(line):
+            code.append(line)
+        quoting = line.startswith('File "')
+    return code

@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS hints (
 CREATE TABLE IF NOT EXISTS quiz (
     ts REAL NOT NULL, lab TEXT NOT NULL, question_id TEXT NOT NULL, topic TEXT NOT NULL,
     objective TEXT NOT NULL, correct INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shown_code (
+    lab TEXT NOT NULL, grade_id TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (lab, grade_id, kind, n));
 CREATE INDEX IF NOT EXISTS hints_by_exercise ON hints (lab, grade_id, ts);
 CREATE INDEX IF NOT EXISTS quiz_by_lab ON quiz (lab, ts);
 """
@@ -135,6 +138,20 @@ class ProgressStore:
         """The highest hint level shown for an exercise (0 when none): where its ladder continues
         in a new kernel."""
         return self._read("SELECT COALESCE(MAX(level), 0) FROM hints WHERE lab = ? AND grade_id = ?", (lab, grade_id))[0][0]
+
+    def record_code_shown(self, lab: str, grade_id: str, kind: str, numbers: set[int]) -> None:
+        """Note which parts of an exercise's solution (token positions or lines, by ``kind``) a reply
+        showed: the tutor's code budget holds across kernel restarts, not just one session."""
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO shown_code VALUES (?, ?, ?, ?)",
+                                 [(lab, grade_id, kind, n) for n in sorted(numbers)])
+
+    def code_shown(self, lab: str) -> dict[tuple[str, str], set[int]]:
+        """Everything recorded by :meth:`record_code_shown` for a lab, by (grade_id, kind)."""
+        shown: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for grade_id, kind, n in self._read("SELECT grade_id, kind, n FROM shown_code WHERE lab = ?", (lab,)):
+            shown[grade_id, kind].add(n)
+        return dict(shown)
 
     def record_quiz(self, lab: str, question: Question, correct: bool) -> None:
         """Note an answer to a quiz question and whether it was right."""

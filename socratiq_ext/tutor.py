@@ -22,6 +22,7 @@ from socratiq_ext import offline, prompts
 from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
+from socratiq_ext.fingerprints import CodeLedger, load_fingerprints
 from socratiq_ext.guardrails import ReplyGuard, is_injection, writes_code
 from socratiq_ext.llm import ChatBackend, LLMCutOff, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
@@ -92,6 +93,13 @@ class Tutor:
             if self._store is None:
                 self._store = ProgressStore(self.config.progress_path)
             return self._store
+
+    @cached_property
+    def ledger(self) -> CodeLedger:
+        """The solution code this student has been shown, per exercise, kept in the progress store: the
+        budget holds across replies and kernel restarts."""
+        return CodeLedger(self.store.code_shown(self.lab),
+                          on_reveal=lambda grade_id, kind, numbers: self.store.record_code_shown(self.lab, grade_id, kind, numbers))
 
     @cached_property
     def index(self) -> PassageIndex:
@@ -270,7 +278,7 @@ class Tutor:
             text = prefix + fallback
             _emit(on_text, text)
             return Reply(action, text, notice=offline.OFFLINE, **fields)
-        guard, shown = ReplyGuard(avoid), prefix
+        guard, shown = ReplyGuard(avoid, load_fingerprints(self.lab), self.ledger), prefix
         _emit(on_text, shown)
         try:
             for delta in self.backend.stream(messages(), stop):

@@ -74,10 +74,13 @@ def test_one_line_that_shows_an_api_is_kept():
     assert "np.isnan(values)" in shown and REMOVED.strip() not in shown
 
 
-def test_prose_is_shown_before_its_line_ends():
+def test_prose_is_shown_a_sentence_at_a_time():
+    """A sentence is judged whole (its end may turn it into code), and shown as soon as it ends."""
     guard = ReplyGuard()
-    assert guard.feed("What would happen ") == "What would happen "
-    assert guard.feed("if a record") == "if a record"
+    assert guard.feed("What would happen ") == ""
+    assert guard.feed("if a record has no pixels? Think ") == "What would happen if a record has no pixels? "
+    assert guard.feed("of the order\nof the") == "Think of the order\n"
+    assert guard.finish() == "of the"
 
 
 @pytest.mark.parametrize("size", [1, 2, 5])

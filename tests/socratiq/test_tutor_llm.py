@@ -21,14 +21,16 @@ LEAK = "Here you go:\n```python\ndef split_by_group(labels, groups, test_fractio
 
 
 def test_a_reply_streams_in_through_the_real_client(online_tutor, llm):
-    llm.script(Reply("Which folds hold about a fifth of the samples? Look at the test fraction.", chunk_size=5, delay=0.01))
+    answer = "Which folds hold about a fifth? Of the samples, that is. Look at the test fraction. What is 1/0.2?"
+    llm.script(Reply(answer, chunk_size=5, delay=0.01))
     seen = []
     reply = online_tutor.ask("how many folds do I need?", on_text=seen.append)
     assert not reply.offline and reply.notice is None
-    answer, citation = reply.text.split("\n\n")
-    assert answer == "Which folds hold about a fifth of the samples? Look at the test fraction."
+    shown, citation = reply.text.split("\n\n")
+    assert shown == answer
     assert citation.startswith("*Course material: Lab 1 reading, section “") and seen[-1] == reply.text
-    assert len(seen) > 5 and all(b.startswith(a) for a, b in zip(seen, seen[1:])), "the text grows as tokens arrive"
+    # The guard judges prose a sentence at a time: the text grows sentence by sentence as tokens arrive.
+    assert len(seen) > 4 and all(b.startswith(a) for a, b in zip(seen, seen[1:])), "the text grows as tokens arrive"
     request = llm.requests[-1]
     assert request["body"]["model"] == "tutor-test" and request["body"]["stream"] is True
     assert request["headers"]["authorization"] == f"Bearer {KEY}"
@@ -129,7 +131,7 @@ def test_after_the_server_is_gone_answers_come_offline_at_once(home):
 
 
 def test_stop_ends_a_reply_early(online_tutor, llm):
-    llm.script(Reply("word " * 200, chunk_size=5, delay=0.01))
+    llm.script(Reply("A word. " * 200, chunk_size=5, delay=0.01))
     stop, seen = threading.Event(), []
 
     def on_text(text):

@@ -1,0 +1,70 @@
+"""Write ``course/fingerprints/<lab>.json`` from ``solutions/``: what the tutor may know of the answers.
+
+The SocratiQ tutor must recognise a solution in an LLM's reply however it is dressed, yet the
+student edition must hold no solution text. So release turns each exercise's solution region
+into salted, winnowed hashes (see :mod:`socratiq_ext.fingerprints`), leaving out every hash of
+what students see anyway: the released notebook, the lab's hints and its reading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import nbformat
+
+from socratiq_ext.fingerprints import fingerprint, lab_json, public_hashes
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.DOTALL)
+# The salt is a namespace, not a secret (it ships with the hashes): derived from the lab, so a release
+# writes the same file every time and `python -m grader check` can compare.
+SALT_PREFIX = b"ML Systems Labs / SocratiQ fingerprints / "
+
+
+def solution_code(source: nbformat.NotebookNode) -> dict[str, str]:
+    """Each code answer cell's solution regions (by grade_id): the code students must write themselves."""
+    found = {}
+    for cell in source.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            regions = SOLUTION.findall(cell.source)
+            if regions:
+                found[meta["grade_id"]] = "\n".join(regions)
+    return found
+
+
+def lab_fingerprints(root: Path, lab: str) -> str:
+    """The fingerprint file's text for ``lab`` of the course at ``root``."""
+    source = nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4)
+    salt = hashlib.blake2b(SALT_PREFIX + lab.encode(), digest_size=16).digest()
+    public = [cell.source for cell in nbformat.read(root / "labs" / lab / f"{lab}.ipynb", as_version=4).cells]
+    public += [path.read_text(encoding="utf-8") for path in (root / "course" / "hints" / f"{lab}.toml",
+                                                            root / "course" / "readings" / f"{lab}.md") if path.is_file()]
+    known = public_hashes(public, salt)
+    exercises = {grade_id: fingerprint(code, salt, known) for grade_id, code in solution_code(source).items()}
+    return lab_json(lab, salt, exercises)
+
+
+def fingerprint_path(root: Path, lab: str) -> Path:
+    return root / "course" / "fingerprints" / f"{lab}.json"
+
+
+def write(root: Path, lab: str) -> str | None:
+    """Write the lab's fingerprint file when the course has a ``course/`` folder; return the change made."""
+    if not (root / "course").is_dir():
+        return None
+    path = fingerprint_path(root, lab)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(lab_fingerprints(root, lab), encoding="utf-8")
+    return f"fingerprinted {lab} -> {path.relative_to(root)}"
+
+
+def outdated(root: Path, lab: str) -> str | None:
+    """A line naming the lab's fingerprint file when it differs from what release would write; else None."""
+    if not (root / "course").is_dir():
+        return None
+    path = fingerprint_path(root, lab)
+    if not path.is_file() or path.read_text(encoding="utf-8") != lab_fingerprints(root, lab):
+        return f"{lab}: {path.relative_to(root)} differs from what release would write"
+    return None

@@ -1,0 +1,285 @@
+"""What the tutor knows of each exercise's solution: fingerprints, never the text.
+
+At release (``python -m grader release``) every solution is cut into tokens, the tokens are
+made blind to naming (a local name reads ``V``, so renaming changes nothing), and each run of
+``K`` tokens is hashed with the lab's salt. Winnowing keeps the smallest hash of every window
+of ``WINDOW`` runs, the way plagiarism detectors (MOSS) do: any match of ``K + WINDOW - 1``
+tokens or more is certain to share a kept hash. Every line is also hashed whole, so a short
+line (``return None``) shown alone is recognised too. The tutor ships these hashes, with the
+line each token came from, in ``course/fingerprints/<lab>.json``: no solution text.
+
+While a reply streams, :class:`Matcher` hashes what the student is about to see and counts,
+per exercise, the solution lines it would reveal. The count is kept across the whole session
+in a :class:`CodeLedger`, so pieces given over several asks add up, and a reply that would take
+an exercise past its budget (``BUDGET`` of its lines) is not shown.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import keyword
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+K = 5  # tokens per hashed run: long enough to be specific, short enough to survive a changed line
+SHORT = 2 * K  # lines of at most this many tokens are also hashed whole: runs alone miss a short line shown alone
+WINDOW = 4  # winnowing window: a run of K + WINDOW - 1 = 8 shared tokens is always caught
+BUDGET = 0.4  # the share of an exercise's solution lines a session may reveal (a leak is 60 %)
+FORMAT = 1
+
+_TOKEN = re.compile(
+    r"""(?P<string>[rRbBuUfF]{0,2}("[^"\n]*"|'[^'\n]*'))"""
+    r"""|(?P<number>\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?)"""
+    r"""|(?P<name>[^\W\d]\w*)"""
+    r"""|(?P<op>\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%&|^<>@]=?|[()\[\]{}:,.;=~])"""
+)
+_KEPT = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
+# Module names a solution refers to by their usual alias: renaming them is not a disguise anyone uses.
+_MODULES = frozenset({"np", "tf", "pd", "plt", "math", "scipy", "sklearn", "keras", "layers", "datasets",
+                      "hardware", "measure", "serving", "drift", "tflite", "os", "time", "json", "collections"})
+
+
+def tokens(code: str) -> list[str]:
+    """Python-ish tokens of any text, with every name that a student could rename read as ``V``.
+
+    Kept as written: keywords, builtins, module aliases, ALL_CAPS constants, attributes (after a
+    dot), names that are called, and keyword-argument names: the parts a disguise cannot change
+    without changing the code. Strings keep their content (quote style aside), and a run of
+    names reads as one ``V``, so prose words between code do not split a match apart.
+    """
+    out: list[str] = []
+    depth = 0
+    found = list(_TOKEN.finditer(code))
+    for i, match in enumerate(found):
+        kind, text = match.lastgroup, match.group()
+        if kind == "string":
+            out.append("S:" + text.lstrip("rRbBuUfF")[1:-1])
+        elif kind == "number":
+            out.append(_number(text))
+        elif kind == "op":
+            depth += (text in "([{") - (text in ")]}")
+            depth = max(depth, 0)
+            out.append(text)
+        else:
+            following = found[i + 1].group() if i + 1 < len(found) else ""
+            kept = (text in _KEPT or text in _MODULES or (text.isupper() and len(text) > 1)
+                    or (out and out[-1] == ".") or following == "(" or (depth and following == "="))
+            token = text if kept else "V"
+            if not (token == "V" and out and out[-1] == "V"):
+                out.append(token)
+    return out
+
+
+def _number(text: str) -> str:
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return str(int(value)) if value.is_integer() and math.isfinite(value) and "e" not in text.lower() else repr(value)
+
+
+def salted(salt: bytes, run: Iterable[str]) -> str:
+    """The hash of a run of tokens, as 16 hex digits."""
+    return hashlib.blake2b("\x1f".join(run).encode(), key=salt, digest_size=8).hexdigest()
+
+
+def line_hash(salt: bytes, line_tokens: list[str]) -> str:
+    """The hash of a whole line's tokens (marked apart from runs)."""
+    return salted(salt, ["<line>", *line_tokens])
+
+
+def winnow(hashes: list[str], window: int = WINDOW) -> dict[str, list[int]]:
+    """The hashes winnowing keeps (the smallest of each window, the rightmost on a tie), with their positions."""
+    kept: dict[str, list[int]] = {}
+    last = -1
+    for start in range(max(len(hashes) - window + 1, 1)):
+        chunk = hashes[start : start + window]
+        if not chunk:
+            break
+        low = min(chunk)
+        position = start + max(i for i, h in enumerate(chunk) if h == low)
+        if position != last:
+            kept.setdefault(low, []).append(position)
+            last = position
+    return kept
+
+
+def solution_lines(code: str) -> list[str]:
+    """The lines of a solution that count: neither blank nor only a comment."""
+    return [line for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def fingerprint(code: str, salt: bytes, public: set[str] = frozenset()) -> dict:
+    """One exercise's fingerprints: winnowed runs and whole-line hashes, minus those in ``public``
+    (hashes of what students are shown anyway: the released notebook, the hints, the reading)."""
+    lines = solution_lines(code)
+    stream: list[str] = []
+    token_lines: list[int] = []
+    line_hashes: dict[str, list[int]] = {}
+    for number, line in enumerate(lines):
+        line_tokens = tokens(line)
+        stream += line_tokens
+        token_lines += [number] * len(line_tokens)
+        whole = line_hash(salt, line_tokens)
+        if 2 <= len(line_tokens) <= SHORT and whole not in public:
+            line_hashes.setdefault(whole, []).append(number)
+    runs = [salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)]
+    kept = {h: positions for h, positions in winnow(runs).items() if h not in public}
+    return {"lines": len(lines), "token_lines": token_lines, "runs": kept, "whole_lines": line_hashes}
+
+
+def public_hashes(texts: Iterable[str], salt: bytes) -> set[str]:
+    """Every run and whole-line hash of texts the students see anyway."""
+    found: set[str] = set()
+    for text in texts:
+        stream: list[str] = []
+        for line in text.splitlines():
+            line_tokens = tokens(line)
+            stream += line_tokens
+            found.add(line_hash(salt, line_tokens))
+        found |= {salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)}
+    return found
+
+
+@dataclass(frozen=True)
+class ExerciseFingerprints:
+    """One exercise's solution as the tutor knows it: how many lines, and hashes that point into them."""
+
+    lines: int
+    token_lines: tuple[int, ...]
+    runs: dict[str, tuple[int, ...]] = field(repr=False)
+    whole_lines: dict[str, tuple[int, ...]] = field(repr=False)
+
+    @property
+    def budget(self) -> int:
+        """Lines a session may reveal: under the 60 % that makes a leak, and one at least when there are two."""
+        return max(math.floor(BUDGET * self.lines), 1 if self.lines >= 2 else 0)
+
+    def whole_line_lengths(self) -> set[int]:
+        numbers = {n for found in self.whole_lines.values() for n in found}
+        return {self.token_lines.count(n) for n in numbers}
+
+    def covered(self, run_positions: Iterable[int]) -> set[int]:
+        """The token positions that matched runs cover."""
+        return {p for start in run_positions for p in range(start, min(start + K, len(self.token_lines)))}
+
+    def revealed(self, covered: set[int], whole_lines: set[int]) -> set[int]:
+        """The lines shown: half of a line's tokens covered, or the whole line matched."""
+        sizes: dict[int, int] = {}
+        counts: dict[int, int] = {}
+        for position, line in enumerate(self.token_lines):
+            sizes[line] = sizes.get(line, 0) + 1
+            if position in covered:
+                counts[line] = counts.get(line, 0) + 1
+        return {line for line, count in counts.items() if 2 * count >= sizes[line]} | whole_lines
+
+
+@dataclass(frozen=True)
+class LabFingerprints:
+    """All exercises of a lab, with the salt their hashes were made with."""
+
+    lab: str
+    salt: bytes
+    exercises: dict[str, ExerciseFingerprints]
+
+    def line_lengths(self) -> set[int]:
+        """The token counts of the solution lines hashed whole, in any exercise."""
+        return {size for e in self.exercises.values() for size in e.whole_line_lengths()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LabFingerprints:
+        if data.get("format") != FORMAT or data.get("k") != K:
+            raise ValueError(f"fingerprints of format {data.get('format')}, k={data.get('k')}: expected {FORMAT}, k={K}")
+        return cls(data["lab"], bytes.fromhex(data["salt"]), {
+            grade_id: ExerciseFingerprints(
+                e["lines"], tuple(e["token_lines"]),
+                {h: tuple(p) for h, p in e["runs"].items()}, {h: tuple(n) for h, n in e["whole_lines"].items()})
+            for grade_id, e in data["exercises"].items()
+        })
+
+
+def lab_json(lab: str, salt: bytes, exercises: dict[str, dict]) -> str:
+    """The file ``course/fingerprints/<lab>.json``, written the same way every time."""
+    data = {"format": FORMAT, "k": K, "window": WINDOW, "lab": lab, "salt": salt.hex(), "exercises": exercises}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+@cache
+def load_fingerprints(lab: str) -> LabFingerprints | None:
+    """The lab's shipped fingerprints; None when the course has none for it (the structural rules still hold)."""
+    path = resources.files("course") / "fingerprints" / f"{lab}.json"
+    try:
+        return LabFingerprints.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+
+
+class CodeLedger:
+    """What this session has shown of each exercise's solution, across replies: the token positions
+    matched runs covered, and the lines matched whole. Pieces add up, however they were spread.
+
+    ``on_reveal(grade_id, kind, numbers)`` is told of everything new (kind "token" or "line"), so the
+    progress store can keep the ledger across kernel restarts.
+    """
+
+    KINDS = ("token", "line")
+
+    def __init__(self, shown: dict[tuple[str, str], set[int]] | None = None,
+                 on_reveal: Callable[[str, str, set[int]], None] | None = None):
+        self._shown = {key: set(numbers) for key, numbers in (shown or {}).items()}
+        self._on_reveal = on_reveal
+
+    def shown(self, grade_id: str, kind: str) -> set[int]:
+        return self._shown.get((grade_id, kind), set())
+
+    def add(self, grade_id: str, kind: str, numbers: set[int]) -> None:
+        new = numbers - self.shown(grade_id, kind)
+        if new:
+            self._shown.setdefault((grade_id, kind), set()).update(new)
+            if self._on_reveal is not None:
+                self._on_reveal(grade_id, kind, new)
+
+    def revealed(self, grade_id: str, prints: ExerciseFingerprints) -> set[int]:
+        """The exercise's solution lines shown so far."""
+        return prints.revealed(self.shown(grade_id, "token"), self.shown(grade_id, "line"))
+
+
+class Matcher:
+    """One reply's view of the fingerprints: what each piece about to be shown would reveal."""
+
+    def __init__(self, fingerprints: LabFingerprints, ledger: CodeLedger):
+        self._prints = fingerprints
+        self._ledger = ledger
+        self._tail: list[str] = []  # the last K - 1 tokens shown: runs may span pieces
+        self._lengths = sorted(fingerprints.line_lengths())
+
+    def judge(self, lines: list[str]) -> bool:
+        """Whether ``lines`` (each already read as a student reads it) may be shown; if so they are
+        recorded as shown, and what they reveal goes into the ledger."""
+        shown = self._tail + [t for line in lines for t in tokens(line)]
+        salt = self._prints.salt
+        runs = {salted(salt, shown[i : i + K]) for i in range(len(shown) - K + 1)}
+        wholes = {line_hash(salt, found[i : i + size]) for found in map(tokens, lines)
+                  for size in self._lengths for i in range(len(found) - size + 1)}
+        matched = {}
+        for grade_id, prints in self._prints.exercises.items():
+            covered = prints.covered(p for h in runs & prints.runs.keys() for p in prints.runs[h])
+            lines = {n for h in wholes & prints.whole_lines.keys() for n in prints.whole_lines[h]}
+            if covered or lines:
+                covered |= self._ledger.shown(grade_id, "token")
+                lines |= self._ledger.shown(grade_id, "line")
+                if len(prints.revealed(covered, lines)) > prints.budget:
+                    return False
+                matched[grade_id] = covered, lines
+        for grade_id, (covered, lines) in matched.items():
+            self._ledger.add(grade_id, "token", covered)
+            self._ledger.add(grade_id, "line", lines)
+        self._tail = shown[-(K - 1):]
+        return True
+
