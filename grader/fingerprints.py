@@ -2,8 +2,9 @@
 
 The SocratiQ tutor must recognise a solution in an LLM's reply however it is dressed, yet the
 student edition must hold no solution text. So release turns each exercise's solution region
-into salted, winnowed hashes (see :mod:`socratiq_ext.fingerprints`), leaving out every hash of
-what students see anyway: the released notebook, the lab's hints and its reading.
+into salted, winnowed hashes (see :mod:`socratiq_ext.fingerprints`). Hashes that public material
+shares (the notebook shows ``np.asarray(x, dtype=...)`` too) are kept: a reply that repeats them
+spends the budget like any other, which measured better than leaving them out (``bench/guard.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from socratiq_ext.fingerprints import fingerprint, lab_json, public_hashes
+from socratiq_ext.fingerprints import fingerprint, lab_json
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.DOTALL)
 # The salt is a namespace, not a secret (it ships with the hashes): derived from the lab, so a release
@@ -38,12 +39,7 @@ def lab_fingerprints(root: Path, lab: str) -> str:
     """The fingerprint file's text for ``lab`` of the course at ``root``."""
     source = nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4)
     salt = hashlib.blake2b(SALT_PREFIX + lab.encode(), digest_size=16).digest()
-    public = [cell.source for cell in nbformat.read(root / "labs" / lab / f"{lab}.ipynb", as_version=4).cells]
-    public += [path.read_text(encoding="utf-8") for path in (root / "course" / "hints" / f"{lab}.toml",
-                                                            root / "course" / "readings" / f"{lab}.md") if path.is_file()]
-    known = public_hashes(public, salt)
-    exercises = {grade_id: fingerprint(code, salt, known) for grade_id, code in solution_code(source).items()}
-    return lab_json(lab, salt, exercises)
+    return lab_json(lab, salt, {grade_id: fingerprint(code, salt) for grade_id, code in solution_code(source).items()})
 
 
 def fingerprint_path(root: Path, lab: str) -> Path:

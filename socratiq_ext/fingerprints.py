@@ -34,7 +34,7 @@ BUDGET = 0.4  # the share of an exercise's solution lines a session may reveal (
 FORMAT = 1
 
 _TOKEN = re.compile(
-    r"""(?P<string>[rRbBuUfF]{0,2}("[^"\n]*"|'[^'\n]*'))"""
+    r"""(?P<string>(?<![^\W\d])[rRbBuUfF]{0,2}("[^"\n]*"|'[^'\n]*'))"""  # an apostrophe (you'd) opens none
     r"""|(?P<number>\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?)"""
     r"""|(?P<name>[^\W\d]\w*)"""
     r"""|(?P<op>\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%&|^<>@]=?|[()\[\]{}:,.;=~])"""
@@ -115,9 +115,8 @@ def solution_lines(code: str) -> list[str]:
     return [line for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-def fingerprint(code: str, salt: bytes, public: set[str] = frozenset()) -> dict:
-    """One exercise's fingerprints: winnowed runs and whole-line hashes, minus those in ``public``
-    (hashes of what students are shown anyway: the released notebook, the hints, the reading)."""
+def fingerprint(code: str, salt: bytes) -> dict:
+    """One exercise's fingerprints: winnowed runs, and whole-line hashes of its short lines."""
     lines = solution_lines(code)
     stream: list[str] = []
     token_lines: list[int] = []
@@ -126,25 +125,20 @@ def fingerprint(code: str, salt: bytes, public: set[str] = frozenset()) -> dict:
         line_tokens = tokens(line)
         stream += line_tokens
         token_lines += [number] * len(line_tokens)
-        whole = line_hash(salt, line_tokens)
-        if 2 <= len(line_tokens) <= SHORT and whole not in public:
-            line_hashes.setdefault(whole, []).append(number)
-    runs = [salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)]
-    kept = {h: positions for h, positions in winnow(runs).items() if h not in public}
-    return {"lines": len(lines), "token_lines": token_lines, "runs": kept, "whole_lines": line_hashes}
+        if 2 <= len(line_tokens) <= SHORT:
+            line_hashes.setdefault(line_hash(salt, line_tokens), []).append(number)
+    runs = winnow([salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)])
+    return {"lines": len(lines), "unseen": len(lines) - len(_found_alone(token_lines, runs, line_hashes)),
+            "token_lines": token_lines, "runs": runs, "whole_lines": line_hashes}
 
 
-def public_hashes(texts: Iterable[str], salt: bytes) -> set[str]:
-    """Every run and whole-line hash of texts the students see anyway."""
-    found: set[str] = set()
-    for text in texts:
-        stream: list[str] = []
-        for line in text.splitlines():
-            line_tokens = tokens(line)
-            stream += line_tokens
-            found.add(line_hash(salt, line_tokens))
-        found |= {salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)}
-    return found
+def _found_alone(token_lines: list[int], runs: dict[str, list[int]], whole_lines: dict[str, list[int]]) -> set[int]:
+    """The lines some hash recognises when the line is shown alone: hashed whole, or half covered by
+    kept runs that lie inside it. The budget assumes the others were shown: no hash can tell."""
+    prints = ExerciseFingerprints(len(set(token_lines)), tuple(token_lines), {}, {})
+    inside = [p for found in runs.values() for p in found
+              if p + K <= len(token_lines) and token_lines[p] == token_lines[p + K - 1]]
+    return prints.revealed(prints.covered(inside), {n for found in whole_lines.values() for n in found})
 
 
 @dataclass(frozen=True)
@@ -155,11 +149,13 @@ class ExerciseFingerprints:
     token_lines: tuple[int, ...]
     runs: dict[str, tuple[int, ...]] = field(repr=False)
     whole_lines: dict[str, tuple[int, ...]] = field(repr=False)
+    unseen: int = 0  # lines no hash recognises when shown alone (one token, or too short for a run)
 
     @property
     def budget(self) -> int:
-        """Lines a session may reveal: under the 60 % that makes a leak, and one at least when there are two."""
-        return max(math.floor(BUDGET * self.lines), 1 if self.lines >= 2 else 0)
+        """Lines a session may reveal: ``BUDGET`` of them (one at least when there are two), less the
+        lines the hashes cannot see, so that a session stays well under the 60 % that makes a leak."""
+        return max(max(math.floor(BUDGET * self.lines), 1 if self.lines >= 2 else 0) - self.unseen, 0)
 
     def whole_line_lengths(self) -> set[int]:
         numbers = {n for found in self.whole_lines.values() for n in found}
@@ -199,7 +195,8 @@ class LabFingerprints:
         return cls(data["lab"], bytes.fromhex(data["salt"]), {
             grade_id: ExerciseFingerprints(
                 e["lines"], tuple(e["token_lines"]),
-                {h: tuple(p) for h, p in e["runs"].items()}, {h: tuple(n) for h, n in e["whole_lines"].items()})
+                {h: tuple(p) for h, p in e["runs"].items()}, {h: tuple(n) for h, n in e["whole_lines"].items()},
+                e["unseen"])
             for grade_id, e in data["exercises"].items()
         })
 
@@ -234,6 +231,10 @@ class CodeLedger:
                  on_reveal: Callable[[str, str, set[int]], None] | None = None):
         self._shown = {key: set(numbers) for key, numbers in (shown or {}).items()}
         self._on_reveal = on_reveal
+        # What the student read last, so that runs span replies: the last tokens of the text, and the raw
+        # text of the last code pieces (spans and lines), which a token cut in two across replies joins up.
+        self.tail: list[str] = []
+        self.code_tail = ""
 
     def shown(self, grade_id: str, kind: str) -> set[int]:
         return self._shown.get((grade_id, kind), set())
@@ -251,35 +252,44 @@ class CodeLedger:
 
 
 class Matcher:
-    """One reply's view of the fingerprints: what each piece about to be shown would reveal."""
+    """The fingerprints' view of a session: what each piece about to be shown would reveal."""
+
+    CODE_TAIL = 240  # characters of code pieces kept to join with the next ones
 
     def __init__(self, fingerprints: LabFingerprints, ledger: CodeLedger):
         self._prints = fingerprints
         self._ledger = ledger
-        self._tail: list[str] = []  # the last K - 1 tokens shown: runs may span pieces
         self._lengths = sorted(fingerprints.line_lengths())
 
-    def judge(self, lines: list[str]) -> bool:
-        """Whether ``lines`` (each already read as a student reads it) may be shown; if so they are
-        recorded as shown, and what they reveal goes into the ledger."""
-        shown = self._tail + [t for line in lines for t in tokens(line)]
-        salt = self._prints.salt
-        runs = {salted(salt, shown[i : i + K]) for i in range(len(shown) - K + 1)}
-        wholes = {line_hash(salt, found[i : i + size]) for found in map(tokens, lines)
+    def judge(self, lines: list[str], code: Iterable[str] = ()) -> bool:
+        """Whether ``lines`` (each already read as a student reads it) and the ``code`` pieces among them
+        (inline spans) may be shown; if so, what they reveal goes into the ledger."""
+        ledger, salt = self._ledger, self._prints.salt
+        line_tokens = [tokens(line) for line in lines]
+        shown = ledger.tail + [t for found in line_tokens for t in found]
+        code_text = ledger.code_tail + "".join(code)
+        joined = tokens(code_text)
+        runs = {salted(salt, stream[i : i + K]) for stream in (shown, joined) for i in range(len(stream) - K + 1)}
+        wholes = {line_hash(salt, found[i : i + size]) for found in (*line_tokens, joined)
                   for size in self._lengths for i in range(len(found) - size + 1)}
         matched = {}
         for grade_id, prints in self._prints.exercises.items():
             covered = prints.covered(p for h in runs & prints.runs.keys() for p in prints.runs[h])
             lines = {n for h in wholes & prints.whole_lines.keys() for n in prints.whole_lines[h]}
             if covered or lines:
-                covered |= self._ledger.shown(grade_id, "token")
-                lines |= self._ledger.shown(grade_id, "line")
+                covered |= ledger.shown(grade_id, "token")
+                lines |= ledger.shown(grade_id, "line")
                 if len(prints.revealed(covered, lines)) > prints.budget:
+                    self.withheld()
                     return False
                 matched[grade_id] = covered, lines
         for grade_id, (covered, lines) in matched.items():
-            self._ledger.add(grade_id, "token", covered)
-            self._ledger.add(grade_id, "line", lines)
-        self._tail = shown[-(K - 1):]
+            ledger.add(grade_id, "token", covered)
+            ledger.add(grade_id, "line", lines)
+        ledger.tail, ledger.code_tail = shown[-(K - 1):], code_text[-self.CODE_TAIL:]
         return True
+
+    def withheld(self) -> None:
+        """Something was not shown: what comes next does not continue what came before it."""
+        self._ledger.tail, self._ledger.code_tail = [], self._ledger.code_tail + "\n"
 

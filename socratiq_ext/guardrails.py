@@ -44,8 +44,15 @@ _CODE = [
     re.compile(r"^[A-Za-z_][\w.]*(\[[^\]]*\])?(\s*,\s*[A-Za-z_][\w.]*)*\s*(=|\+=|-=|\*=|/=|//=|%=|\|=|&=)(?!=)"),
     re.compile(r"^[A-Za-z_][\w.]*\(.*\)\s*(#.*)?$"),
 ]
-# Statements chained with ";" inside prose: masked to the end of the line.
-_CHAINED = re.compile(r"[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=(?!=)[^;\n]*;.*")
+# Statements chained with ";" inside prose ("Try: seen = set(); out = []"): masked to the end of the line.
+# A keyword argument (``f(a=1)``) is no statement, and a ";" after a closed span is punctuation.
+_CHAINED = re.compile(r"(?<![\w.(,=`])[A-Za-z_][\w.]*(\s*,\s*[A-Za-z_][\w.]*)*\s*=(?!=)[^;\n`]*;\s*[A-Za-z_][\w.]*\s*[(=\[.].*")
+# An inline span that is a statement (an assignment, a block header, an import...), not an expression;
+# and one that writes: a definition, a result, a lambda, chained statements.
+_STATEMENT = re.compile(
+    r"^((if|elif|else|for|while|with|try|except|finally|def|class|match|case)\b.*:$|(import|del|global|nonlocal)\s+\w"
+    r"|from\s+[\w.]+\s+import\b|[A-Za-z_][\w.]*(\[[^\]]*\])?(\s*,\s*[A-Za-z_][\w.]*)*(\s+([-+*/%|&]|//)?=|([-+*/%|&]|//)?=\s)(?!=))")
+_STATEMENT_WRITES = re.compile(r"^\s*((async\s+)?def\s+\w|class\s+\w|return\s+\S|yield\s+\S)|\blambda\b[^:]*:\s*\S|;\s*\S")
 # Code that writes rather than shows an API: a definition, a result, several statements.
 _WRITES = re.compile(r"\b(def|return|lambda|class|yield)\b|;")
 _INLINE = re.compile(r"`([^`\n]+)`")
@@ -173,6 +180,7 @@ class ReplyGuard:
     def _flush_block(self) -> str:
         block, self._block, self._fence = "".join(self._block), [], None
         lines = [l for raw in block.splitlines() if not _FENCE.match(reading.plain(raw)) for l in _read(raw) if l]
+        lines += [l for hidden in reading.hidden_text(block) for l in _read(hidden)]
         code = _code_lines(lines)
         if not code:
             return self._prose(block) if block.strip() else block
@@ -183,15 +191,16 @@ class ReplyGuard:
 
     def _prose(self, text: str) -> str:
         lines = [reading.spoken_as_symbols(reading.without_spans(l)) for l in _read(text)]
-        lines += [l for blob in reading.decoded_blobs(text) for l in _read(blob)]
-        if not self._judge(lines):
+        hidden = [l for found in reading.hidden_text(text) for l in _read(found)]
+        if _code_lines(hidden) or not self._judge(lines + hidden, reading.inline_spans(text)):
             return self._remove()
 
         def span(match: re.Match) -> str:
-            code = match.group(1)
-            if _WRITES.search(code):
+            """An inline span may name anything; one statement in all may show (as one line of code may)."""
+            code = match.group(1).strip()
+            if _STATEMENT_WRITES.search(code):
                 return f"`{MASK}`"
-            if is_code_line(code):
+            if _STATEMENT.match(code):
                 self._code_shown += 1
                 if self._code_shown > 1:
                     return f"`{MASK}`"
@@ -199,11 +208,13 @@ class ReplyGuard:
 
         return self._masked(_CHAINED.sub(MASK, _INLINE.sub(span, text)))
 
-    def _judge(self, lines: list[str]) -> bool:
-        return self._matcher is None or self._matcher.judge(lines)
+    def _judge(self, lines: list[str], code: list[str] = ()) -> bool:
+        return self._matcher is None or self._matcher.judge(lines, code)
 
     def _remove(self) -> str:
         self.removed += 1
+        if self._matcher is not None:
+            self._matcher.withheld()
         return REMOVED
 
     def _masked(self, text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import json
 import re
 import unicodedata
 
@@ -34,10 +35,14 @@ _PREFIX = re.compile(
 _EMPHASIS = re.compile(r"(\*\*|__|~~|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _INLINE = re.compile(r"`+([^`\n]+?)`+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_ESCAPED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*\\n(?:[^"\\\n]|\\.)*"')
 
 # Code read aloud: the words a reader turns back into symbols (English, and the most common others).
 # Longest phrases first, so "less than or equal to" wins over "less than".
 _SPOKEN = {
+    "+=": ["plus equals"], "-=": ["minus equals"], "*=": ["times equals"], "/=": ["divided equals"],
+    ":=": ["walrus"], "->": ["arrow"], "@": ["matmul"], "&": ["ampersand"], "|": ["pipe"], "^": ["caret"],
+    "~": ["tilde"],
     "==": ["double equals", "is equal to", "equal equal", "equals equals", "igual igual", "égal égal"],
     "!=": ["not equal to", "not equals", "is not equal to", "bang equals", "distinto de"],
     "<=": ["less than or equal to", "less than or equals", "at most"],
@@ -104,8 +109,8 @@ def unprefixed(line: str) -> str:
 
 
 def inline_spans(line: str) -> list[str]:
-    """The contents of a line's inline code spans."""
-    return [span.strip() for span in _INLINE.findall(line)]
+    """The contents of a line's inline code spans, spaces kept: pieces of one line may be split across spans."""
+    return _INLINE.findall(line)
 
 
 def without_spans(line: str) -> str:
@@ -113,8 +118,23 @@ def without_spans(line: str) -> str:
     return _INLINE.sub(lambda span: span.group(1), line)
 
 
-def decoded_blobs(line: str) -> list[str]:
-    """Text hidden as base64 in a line: a student decodes it in one call, so the guard reads it too."""
+def hidden_text(line: str) -> list[str]:
+    """Text a line hides that a student reveals in one step: base64, and string literals with escaped
+    newlines (code inside a JSON value)."""
+    return _decoded_blobs(line) + _unescaped_strings(line)
+
+
+def _unescaped_strings(line: str) -> list[str]:
+    found = []
+    for literal in _ESCAPED_STRING.findall(line):
+        try:
+            found.append(json.loads(literal))
+        except ValueError:
+            found.append(literal[1:-1].replace("\\n", "\n").replace('\\"', '"'))
+    return found
+
+
+def _decoded_blobs(line: str) -> list[str]:
     found = []
     for blob in _BASE64.findall(line):
         try:
