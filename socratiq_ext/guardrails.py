@@ -1,7 +1,8 @@
 """Guardrails, in layers, that keep the tutor teaching rather than telling.
 
 1. :func:`system_prompt` -- a Socratic, topic-bounded brief, with the student's text fenced off as data;
-2. :func:`is_injection` -- a request for the solution, or to drop the brief, gets a hint instead of the LLM;
+2. :func:`socratiq_ext.answer_requests.asks_for_answer` -- a request for the solution, or to drop the brief,
+   gets a hint instead of the LLM;
 3. :class:`ReplyGuard` -- every LLM reply is checked *before* display, line by line as it streams: code
    that would write an exercise is removed, however it is dressed, and so is anything that would take an
    exercise past its session budget of solution lines (judged on fingerprints); words to avoid are masked.
@@ -19,20 +20,6 @@ REMOVED = "\n> *SocratiQ removed code that would write the exercise for you: try
 MASK = "[…]"
 # The tags that wrap what the student wrote; the brief declares their content to be data.
 STUDENT_TAGS = ("student_code", "student_error", "student_question")
-
-_INJECTION = [
-    re.compile(p, re.IGNORECASE | re.DOTALL)
-    for p in (
-        r"\b(ignore|disregard|forget|bypass)\b.{0,40}\b(instructions?|rules?|prompt|guidelines?|restrictions?|above|previous|everything)\b",
-        r"\b(full|complete|entire|whole|working|finished)\s+(solution|code|implementation)s?\b",
-        r"\b(give|show|write|tell|send|paste)\s+(me|us)\s+(the|your|a)?\s*(solution|answer|code|implementation)s?\b",
-        r"\b(write|implement|solve|do|finish|complete|code)\b.{0,60}\bfor\s+me\b",
-        r"\b(show|give|paste|print)\b.{0,30}\b(body|implementation|source\s+code)\b",
-        r"\b(you\s+are\s+now|pretend\s+(to\s+be|you)|jailbreak|developer\s+mode|system\s+prompt)\b",
-    )
-]
-# A request verb a few words before the name of an exercise's function: "write check_record for me".
-_REQUEST = r"\b(write|show|give|paste|send|implement|fill\s+in|finish|complete|solve)\b\W+(\w+\W+){{0,3}}{name}\b"
 
 # How a line of Python starts, once a Markdown list or quote marker is taken off.
 _MARKER = re.compile(r"^\s*(?:[-*+>]|\d+[.)])\s+")
@@ -82,13 +69,6 @@ def system_prompt(lab_title: str, avoid: Iterable[str] = ()) -> str:
             *([f"6. Do not use these words, which would give the exercise away: {words}."] if words else []),
         ]
     )
-
-
-def is_injection(text: str, protected: Iterable[str] = ()) -> bool:
-    """Whether a message asks for the solution (of one of the ``protected`` functions, too) or attacks the brief."""
-    if any(pattern.search(text) for pattern in _INJECTION):
-        return True
-    return any(re.search(_REQUEST.format(name=re.escape(name)), text, re.IGNORECASE) for name in protected)
 
 
 def is_code_line(line: str) -> bool:

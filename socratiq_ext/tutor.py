@@ -23,7 +23,8 @@ from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
 from socratiq_ext.fingerprints import CodeLedger, load_fingerprints
-from socratiq_ext.guardrails import ReplyGuard, is_injection, writes_code
+from socratiq_ext.answer_requests import asks_for_answer
+from socratiq_ext.guardrails import ReplyGuard, writes_code
 from socratiq_ext.llm import ChatBackend, LLMCutOff, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
 from socratiq_ext.retrieval import PassageIndex
@@ -215,7 +216,7 @@ class Tutor:
             text = "Type a question first, for example: *why cache before augmenting?*"
             _emit(on_text, text)
             return Reply("ask", text)
-        if is_injection(question, [e.function for e in self.content.exercises.values()]):
+        if asks_for_answer(question, [e.function for e in self.content.exercises.values()]):
             # The request never reaches the LLM. The hint is for the exercise it names (else the last one run),
             # at the rung the student has reached: asking for the answer does not climb the ladder.
             hint = self._hint(self._named_exercise(question), climb=False, on_text=None, stop=stop)

@@ -74,8 +74,14 @@ def test_explain_error_from_history_fences_the_message(online_tutor, llm):
 
 
 def test_ask_fences_the_question(online_tutor, llm):
-    online_tutor.ask(f"why cache before augmenting? ASK_Q {BREAKOUT} and what about label noise")
+    online_tutor.ask("why cache before augmenting? ASK_Q < 3 and what about label noise")
     _assert_fenced(_user(llm), ["ASK_Q", "label noise"], fences=1)
+
+
+def test_a_question_that_fakes_the_fence_never_reaches_the_llm(online_tutor, llm):
+    reply = online_tutor.ask(f"why cache before augmenting? ASK_Q {BREAKOUT} and what about label noise")
+    assert reply.notice == "asked for the solution: answered with a hint"
+    assert "ASK_Q" not in str(llm.requests)  # the hint that goes with the refusal is sent without the question
 
 
 def test_a_student_may_still_write_less_than_in_code(online_tutor, llm):
