@@ -113,3 +113,21 @@ def test_released_notebooks_hold_no_solutions_hidden_tests_or_outputs():
             assert secret not in text, f"{notebook_path.name} leaks {secret!r}"
         notebook = nbformat.read(notebook_path, as_version=4)
         assert not any(c.get("outputs") or c.get("execution_count") for c in notebook.cells if c.cell_type == "code")
+
+
+def test_check_names_stale_fingerprints_and_release_mends_them(course: Path):
+    """The tutor's fingerprints are written by release next to labs/, and checked with them."""
+    shutil.copytree(REPO / "course" / "fingerprints", course / "course" / "fingerprints")
+    assert grader("check", root=course).returncode == 0
+    lab = sorted(p.name for p in (course / "solutions").iterdir())[0]
+    source = course / "solutions" / lab / f"{lab}.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    cell = next(c for c in notebook.cells if "### END SOLUTION" in c.source and c.cell_type == "code")
+    cell.source = cell.source.replace("### END SOLUTION", "    extra_line = 1\n    ### END SOLUTION", 1)
+    nbformat.write(notebook, source)
+
+    result = grader("check", root=course)
+    assert result.returncode == 1 and f"{lab}: course/fingerprints/{lab}.json differs" in result.stderr
+
+    assert f"fingerprinted {lab}" in grader("release", lab, root=course).stdout
+    assert grader("check", root=course).returncode == 0
