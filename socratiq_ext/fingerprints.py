@@ -98,10 +98,8 @@ def winnow(hashes: list[str], window: int = WINDOW) -> dict[str, list[int]]:
     """The hashes winnowing keeps (the smallest of each window, the rightmost on a tie), with their positions."""
     kept: dict[str, list[int]] = {}
     last = -1
-    for start in range(max(len(hashes) - window + 1, 1)):
+    for start in range(max(len(hashes) - window + 1, 1) if hashes else 0):
         chunk = hashes[start : start + window]
-        if not chunk:
-            break
         low = min(chunk)
         position = start + max(i for i, h in enumerate(chunk) if h == low)
         if position != last:
