@@ -172,8 +172,11 @@ class ReplyGuard:
     def _prose(self, text: str) -> str:
         lines = [reading.spoken_as_symbols(reading.without_spans(l)) for l in _read(text)]
         hidden = [l for found in reading.hidden_text(text) for l in _read(found)]
-        if _code_lines(hidden) or not self._judge(lines + hidden, reading.inline_spans(text)):
+        code = _code_lines(hidden)  # counted like lines of code: the student reads them as such
+        if (self._code_shown + len(code) > 1 or any(_WRITES.search(l) for l in code)
+                or not self._judge(lines + hidden, reading.inline_spans(text))):
             return self._remove()
+        self._code_shown += len(code)
 
         def span(match: re.Match) -> str:
             """An inline span may name anything; one statement in all may show (as one line of code may)."""

@@ -35,6 +35,9 @@ _PREFIX = re.compile(
 _EMPHASIS = re.compile(r"(\*\*|__|~~|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _INLINE = re.compile(r"`+([^`\n]+?)`+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
+_WRAPPED = re.compile(r'^(?:(["\'])(?P<a>.+)\1|\u201c(?P<b>.+)\u201d|\u00ab(?P<c>.+)\u00bb)[.,;]?$')
+_QUOTED = re.compile(r'"([^"\n]{8,})"|\u201c([^\u201d\n]{8,})\u201d|\u00ab([^\u00bb\n]{8,})\u00bb|(?<!\w)\'([^\'\n]{8,})\'(?!\w)')
+_CODE_MARK = re.compile(r"[=(\[]|:\s*$")  # what quoted prose rarely holds and code nearly always does
 _ESCAPED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*\\n(?:[^"\\\n]|\\.)*"')
 
 # Code read aloud: the words a reader turns back into symbols (English, and the most common others).
@@ -102,10 +105,11 @@ def logical_lines(line: str) -> list[str]:
 
 
 def unprefixed(line: str) -> str:
-    """A logical line without what may precede code (markers, line numbers, comment signs) or
-    emphasis around it."""
-    line = _PREFIX.sub("", line, count=1)
-    return _EMPHASIS.sub("", line).strip()
+    """A logical line without what may precede code (markers, line numbers, comment signs), emphasis
+    or quotation marks around it."""
+    line = _EMPHASIS.sub("", _PREFIX.sub("", line, count=1)).strip()
+    wrapped = _WRAPPED.match(line)  # a whole line in quotation marks reads as what they enclose
+    return next(text for text in wrapped.group("a", "b", "c") if text).strip() if wrapped else line
 
 
 def inline_spans(line: str) -> list[str]:
@@ -119,9 +123,13 @@ def without_spans(line: str) -> str:
 
 
 def hidden_text(line: str) -> list[str]:
-    """Text a line hides that a student reveals in one step: base64, and string literals with escaped
-    newlines (code inside a JSON value)."""
-    return _decoded_blobs(line) + _unescaped_strings(line)
+    """Text a line hides that a student reveals in one step: base64, string literals with escaped
+    newlines (code inside a JSON value), and code inside quotation marks (a token of its own to a parser)."""
+    return _decoded_blobs(line) + _unescaped_strings(line) + _quoted_code(line)
+
+
+def _quoted_code(line: str) -> list[str]:
+    return [text for found in _QUOTED.findall(line) for text in found if text and _CODE_MARK.search(text)]
 
 
 def _unescaped_strings(line: str) -> list[str]:

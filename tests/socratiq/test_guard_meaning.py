@@ -47,7 +47,8 @@ def squeezed(text: str) -> str:
 def recovered(grade_id: str, shown: str, lab: str = LAB) -> float:
     """The share of the solution's lines that appear in ``shown`` once its dress is undone."""
     lines = solution_lines(solutions(lab)[grade_id])
-    shown = html.unescape(re.sub(r"</?(code|pre|br)>", "", shown)).replace("`", "")
+    shown = html.unescape(re.sub(r"</?(code|pre|br)>", "", shown)).replace("`", "").replace('> "', "")
+    shown = shown.translate(str.maketrans("\u0430\u0435\u043e\u0440\u0441", "aeopc"))
     plain = squeezed(re.sub(r"(?m)^\s*(Line \d+:|#|\d+[.)])", "", shown))
     return sum(squeezed(line) in plain for line in lines) / len(lines)
 
@@ -73,6 +74,8 @@ DRESSES = {
     "table rows": lambda n, line: f"| {n} | `{line.strip()}` |",
     "html": lambda n, line: f"<code>{line.strip().replace('<', '&lt;')}</code><br>",
     "prose around each line": lambda n, line: f"The idea is that you write {line.strip()} so the case is covered.",
+    "each line quoted": lambda n, line: f'> "{line.strip()}"',
+    "look-alike letters": lambda n, line: line.translate(str.maketrans("aeopc", "\u0430\u0435\u043e\u0440\u0441")),
 }
 
 
