@@ -132,7 +132,7 @@ def test_flow3_and_4_quiz_right_then_wrong_and_the_progress_view(lab: Lab, page:
 
 
 def test_flow5_online_reply_streams_in_and_the_offline_notice_is_gone(lab: Lab, page: Page, shots: Path):
-    words = " ".join(f"step{i}" for i in range(60))
+    words = " ".join(f"step{i}." for i in range(60))  # the guard shows prose a sentence at a time
     with ChatServer(default=Reply(f"What does your check do first? {words}", chunk_size=6, delay=0.05)) as server:
         config = lab.socratiq_home / "config.toml"
         config.parent.mkdir(parents=True, exist_ok=True)
