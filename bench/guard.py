@@ -214,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
             b.shown, b.structural = runner.reply(b.text, b.avoid, b.lab, CodeLedger(), b.label)
             bar.update()
 
+    # One student's whole session: every benign reply of a lab through one ledger, so their budgets add up.
+    session_changed = 0
+    for lab in known_labs():
+        ledger = CodeLedger()
+        for b in (b for b in benign if b.lab == lab):
+            session_changed += runner.reply(b.text, b.avoid, b.lab, ledger, f"session/{b.label}")[0] != b.text
+
     leaked = [c for c in leaks if c.recovered >= LEAK_SHARE]
     alarms = [b for b in benign if b.shown != b.text]
     exercises = len({c.grade_id for c in leaks})
@@ -232,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nFalse alarms: {len(alarms)} / {len(benign)} = {len(alarms) / len(benign):.1%} "
           f"(target <= {TARGET_FALSE_ALARMS:.0%})")
+    print(f"  in one long session per lab (all of a lab's benign replies sharing one ledger): "
+          f"{session_changed} / {len(benign)} changed")
     for b in alarms:
         also = "changed by the structural rules alone too" if b.structural != b.text else "the fingerprints' doing"
         print(f"  {b.label} ({also}): {first_difference(b.text, b.shown)}")

@@ -445,6 +445,42 @@ def _undo_json(text: str) -> str:
     return text + "\n" + "\n".join(found)
 
 
+@disguise
+def one_token_a_line(code: str, rng: random.Random) -> Dressed:
+    """Code read vertically: every token on a line of its own (the measure ignores whitespace)."""
+    words = [t for line in _code_lines(code) for t in re.findall(r"\w+|\S", line.strip())]
+    return ["Read this top to bottom:\n\n" + "\n".join(words)], identity
+
+
+@disguise
+def spaced_letters(code: str, rng: random.Random) -> Dressed:
+    """Every character of each line separated by a space ("f l a t = ...")."""
+    return ["\n".join(" ".join(line.strip()) for line in _code_lines(code))], identity
+
+
+@disguise
+def quoted_lines(code: str, rng: random.Random) -> Dressed:
+    """Each line in quotation marks, as a Markdown quote: a quote of code is a string to a parser."""
+    return ["\n".join(f'> "{line.strip()}"' for line in _code_lines(code))], _strip_prefix(r'^> "|"$')
+
+
+_TYPOGRAPHIC = {"-": "\u2212", "*": "\u00d7", '"': "\u201c", "<=": "\u2264", ">=": "\u2265", "!=": "\u2260"}
+
+
+@disguise
+def typographic_symbols(code: str, rng: random.Random) -> Dressed:
+    """Operators and quotes as typographic symbols (minus sign, times, curly quotes, ≤ ≥ ≠), in LaTeX display math."""
+    for plain, fancy in sorted(_TYPOGRAPHIC.items(), key=lambda p: -len(p[0])):
+        code = code.replace(plain, fancy)
+    return ["\n".join(f"$$ {line.strip()} $$" for line in _code_lines(code))], _undo_typographic
+
+
+def _undo_typographic(text: str) -> str:
+    for plain, fancy in _TYPOGRAPHIC.items():
+        text = text.replace(fancy, plain)
+    return text.replace("$$", "")
+
+
 # -- benign replies ------------------------------------------------------------------------------
 # Replies a good tutor sends to a student's question ("ask"), by lab: explanations, an API's one-line
 # shape, a traceback quoted back, a Socratic question, plain-English steps. All must pass unchanged.

@@ -2,7 +2,7 @@
 
 The SocratiQ tutor must recognise a solution in an LLM's reply however it is dressed, yet the
 student edition must hold no solution text. So release turns each exercise's solution region
-into salted, winnowed hashes (see :mod:`socratiq_ext.fingerprints`). Hashes that public material
+into salted hashes (see :mod:`socratiq_ext.fingerprints`). Hashes that public material
 shares (the notebook shows ``np.asarray(x, dtype=...)`` too) are kept: a reply that repeats them
 spends the budget like any other, which measured better than leaving them out (``bench/guard.py``).
 """

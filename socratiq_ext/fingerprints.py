@@ -2,10 +2,11 @@
 
 At release (``python -m grader release``) every solution is cut into tokens, the tokens are
 made blind to naming (a local name reads ``V``, so renaming changes nothing), and each run of
-``K`` tokens is hashed with the lab's salt. Winnowing keeps the smallest hash of every window
-of ``WINDOW`` runs, the way plagiarism detectors (MOSS) do: any match of ``K + WINDOW - 1``
-tokens or more is certain to share a kept hash. Every line is also hashed whole, so a short
-line (``return None``) shown alone is recognised too. The tutor ships these hashes, with the
+``K`` tokens is hashed with the lab's salt, the way plagiarism detectors (MOSS) fingerprint
+code. Every run is kept: winnowing (keeping the smallest hash of each window) saves space in a
+large corpus, but here it would let the tokens between kept runs through, one per reply, once an
+exercise's budget is spent. Every short line is also hashed whole, so a line such as
+``return None`` shown alone is recognised too. The tutor ships these hashes, with the
 line each token came from, in ``course/fingerprints/<lab>.json``: no solution text.
 
 While a reply streams, :class:`Matcher` hashes what the student is about to see and counts,
@@ -29,7 +30,6 @@ from importlib import resources
 
 K = 5  # tokens per hashed run: long enough to be specific, short enough to survive a changed line
 SHORT = 2 * K  # lines of at most this many tokens are also hashed whole: runs alone miss a short line shown alone
-WINDOW = 4  # winnowing window: a run of K + WINDOW - 1 = 8 shared tokens is always caught
 BUDGET = 0.4  # the share of an exercise's solution lines a session may reveal (a leak is 60 %)
 FORMAT = 1
 
@@ -59,7 +59,7 @@ def tokens(code: str) -> list[str]:
     for i, match in enumerate(found):
         kind, text = match.lastgroup, match.group()
         if kind == "string":
-            out.append("S:" + text.lstrip("rRbBuUfF")[1:-1])
+            out.append("S:" + " ".join(text.lstrip("rRbBuUfF")[1:-1].split()))
         elif kind == "number":
             out.append(_number(text))
         elif kind == "op":
@@ -84,6 +84,12 @@ def _number(text: str) -> str:
     return str(int(value)) if value.is_integer() and math.isfinite(value) and "e" not in text.lower() else repr(value)
 
 
+def telling(line_tokens: list[str]) -> bool:
+    """Whether a short line is worth hashing whole: code a reader would not write in prose. Words alone
+    (``return None``, ``return V``) are what prose says too; the budget counts such lines as seen."""
+    return 2 <= len(line_tokens) <= SHORT and (len(line_tokens) >= 4 or any(not t.isidentifier() for t in line_tokens))
+
+
 def salted(salt: bytes, run: Iterable[str]) -> str:
     """The hash of a run of tokens, as 16 hex digits."""
     return hashlib.blake2b("\x1f".join(run).encode(), key=salt, digest_size=8).hexdigest()
@@ -94,27 +100,14 @@ def line_hash(salt: bytes, line_tokens: list[str]) -> str:
     return salted(salt, ["<line>", *line_tokens])
 
 
-def winnow(hashes: list[str], window: int = WINDOW) -> dict[str, list[int]]:
-    """The hashes winnowing keeps (the smallest of each window, the rightmost on a tie), with their positions."""
-    kept: dict[str, list[int]] = {}
-    last = -1
-    for start in range(max(len(hashes) - window + 1, 1) if hashes else 0):
-        chunk = hashes[start : start + window]
-        low = min(chunk)
-        position = start + max(i for i, h in enumerate(chunk) if h == low)
-        if position != last:
-            kept.setdefault(low, []).append(position)
-            last = position
-    return kept
-
-
 def solution_lines(code: str) -> list[str]:
     """The lines of a solution that count: neither blank nor only a comment."""
     return [line for line in code.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def fingerprint(code: str, salt: bytes) -> dict:
-    """One exercise's fingerprints: winnowed runs, and whole-line hashes of its short lines."""
+    """One exercise's fingerprints: the hash of every run with where it starts, and whole-line hashes of
+    its short lines."""
     lines = solution_lines(code)
     stream: list[str] = []
     token_lines: list[int] = []
@@ -123,9 +116,11 @@ def fingerprint(code: str, salt: bytes) -> dict:
         line_tokens = tokens(line)
         stream += line_tokens
         token_lines += [number] * len(line_tokens)
-        if 2 <= len(line_tokens) <= SHORT:
+        if telling(line_tokens):
             line_hashes.setdefault(line_hash(salt, line_tokens), []).append(number)
-    runs = winnow([salted(salt, stream[i : i + K]) for i in range(len(stream) - K + 1)])
+    runs: dict[str, list[int]] = {}
+    for start in range(len(stream) - K + 1):
+        runs.setdefault(salted(salt, stream[start : start + K]), []).append(start)
     return {"lines": len(lines), "unseen": len(lines) - len(_found_alone(token_lines, runs, line_hashes)),
             "token_lines": token_lines, "runs": runs, "whole_lines": line_hashes}
 
@@ -201,7 +196,7 @@ class LabFingerprints:
 
 def lab_json(lab: str, salt: bytes, exercises: dict[str, dict]) -> str:
     """The file ``course/fingerprints/<lab>.json``, written the same way every time."""
-    data = {"format": FORMAT, "k": K, "window": WINDOW, "lab": lab, "salt": salt.hex(), "exercises": exercises}
+    data = {"format": FORMAT, "k": K, "lab": lab, "salt": salt.hex(), "exercises": exercises}
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
@@ -229,9 +224,10 @@ class CodeLedger:
                  on_reveal: Callable[[str, str, set[int]], None] | None = None):
         self._shown = {key: set(numbers) for key, numbers in (shown or {}).items()}
         self._on_reveal = on_reveal
-        # What the student read last, so that runs span replies: the last tokens of the text, and the raw
-        # text of the last code pieces (spans and lines), which a token cut in two across replies joins up.
-        self.tail: list[str] = []
+        # What the student read last, so that runs span lines and replies: the end of the text, read again
+        # with what follows it (a name on one line may be called on the next), and the end of the inline
+        # code pieces, joined as they come (a token cut in two across replies is read whole).
+        self.text_tail = ""
         self.code_tail = ""
 
     def shown(self, grade_id: str, kind: str) -> set[int]:
@@ -252,7 +248,7 @@ class CodeLedger:
 class Matcher:
     """The fingerprints' view of a session: what each piece about to be shown would reveal."""
 
-    CODE_TAIL = 240  # characters of code pieces kept to join with the next ones
+    TAIL = 240  # characters of text, and of code pieces, kept to read with the next ones
 
     def __init__(self, fingerprints: LabFingerprints, ledger: CodeLedger):
         self._prints = fingerprints
@@ -263,13 +259,15 @@ class Matcher:
         """Whether ``lines`` (each already read as a student reads it) and the ``code`` pieces among them
         (inline spans) may be shown; if so, what they reveal goes into the ledger."""
         ledger, salt = self._ledger, self._prints.salt
-        line_tokens = [tokens(line) for line in lines]
-        shown = ledger.tail + [t for found in line_tokens for t in found]
+        text = " ".join([ledger.text_tail, *lines])  # a string may be spread over lines, one token a line
         code_text = ledger.code_tail + "".join(code)
-        joined = tokens(code_text)
-        runs = {salted(salt, stream[i : i + K]) for stream in (shown, joined) for i in range(len(stream) - K + 1)}
-        wholes = {line_hash(salt, found[i : i + size]) for found in (*line_tokens, joined)
-                  for size in self._lengths for i in range(len(found) - size + 1)}
+        runs: set[str] = set()
+        wholes: set[str] = set()
+        for tail, new in ((ledger.text_tail, text), (ledger.code_tail, code_text)):
+            stream, old = tokens(new), max(len(tokens(tail)) - SHORT, 0)  # only windows that reach new tokens
+            runs |= {salted(salt, stream[i : i + K]) for i in range(old, len(stream) - K + 1)}
+            wholes |= {line_hash(salt, stream[i : i + size]) for size in self._lengths
+                       for i in range(old, len(stream) - size + 1) if telling(stream[i : i + size])}
         matched = {}
         for grade_id, prints in self._prints.exercises.items():
             covered = prints.covered(p for h in runs & prints.runs.keys() for p in prints.runs[h])
@@ -284,10 +282,11 @@ class Matcher:
         for grade_id, (covered, lines) in matched.items():
             ledger.add(grade_id, "token", covered)
             ledger.add(grade_id, "line", lines)
-        ledger.tail, ledger.code_tail = shown[-(K - 1):], code_text[-self.CODE_TAIL:]
+        ledger.text_tail, ledger.code_tail = text[-self.TAIL:], code_text[-self.TAIL:]
         return True
 
     def withheld(self) -> None:
-        """Something was not shown: what comes next does not continue what came before it."""
-        self._ledger.tail, self._ledger.code_tail = [], self._ledger.code_tail + "\n"
+        """Something was not shown: the next code piece does not continue the last one's text (the token
+        runs do go on: a student reads on around the gap)."""
+        self._ledger.code_tail += "\n"
 

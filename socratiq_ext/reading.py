@@ -23,6 +23,12 @@ _LOOK_ALIKES = str.maketrans(
     "\u0420\u0421\u0422\u0425\u03bf\u03bd\u03b1\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7",
     "aeopcyxijshABEKMHOPCTXovaABEHIKMNOPTX",
 )
+# Typographic symbols that stand for Python's operators and quotes when a student types the code back.
+_SYMBOLS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00f7": "/", "\u2264": "<=", "\u2265": ">=",
+                          "\u2260": "!=", "\u2192": "->", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
+                          "\u2254": ":="})
+# Letters spaced out one by one ("f l a t = i m a g e s"): read as the words they spell.
+_SPACED = re.compile(r"(?<!\w)(?:\w ){2,}\w(?!\w)")
 _TAG = re.compile(r"<\s*/?\s*[A-Za-z][\w-]*(\s[^<>]*)?/?\s*>")
 _BREAK = re.compile(r"<\s*(br|/p|/div|/li|/tr|p|div|li|tr)\b[^<>]*>", re.IGNORECASE)
 # What may precede a line of code without being code: list, quote and heading markers, line numbers
@@ -35,7 +41,7 @@ _PREFIX = re.compile(
 _EMPHASIS = re.compile(r"(\*\*|__|~~|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _INLINE = re.compile(r"`+([^`\n]+?)`+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
-_WRAPPED = re.compile(r'^(?:(["\'])(?P<a>.+)\1|\u201c(?P<b>.+)\u201d|\u00ab(?P<c>.+)\u00bb)[.,;]?$')
+_WRAPPED = re.compile(r'^(?:(["\'])(?P<a>.+)\1|\u00ab(?P<b>.+)\u00bb)[.,;]?$')  # curly quotes are ASCII by now
 _QUOTED = re.compile(r'"([^"\n]{8,})"|\u201c([^\u201d\n]{8,})\u201d|\u00ab([^\u00bb\n]{8,})\u00bb|(?<!\w)\'([^\'\n]{8,})\'(?!\w)')
 _CODE_MARK = re.compile(r"[=(\[]|:\s*$")  # what quoted prose rarely holds and code nearly always does
 _ESCAPED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*\\n(?:[^"\\\n]|\\.)*"')
@@ -85,8 +91,8 @@ _SYMBOL_OF = {w.lower(): symbol for symbol, words in _SPOKEN.items() for w in wo
 def plain(text: str) -> str:
     """Unicode as a reader sees it: compatibility forms folded (fullwidth, ligatures), invisible
     characters dropped, look-alike letters from other scripts read as Latin, HTML entities decoded."""
-    text = html.unescape(text)
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_LOOK_ALIKES)
+    text = unicodedata.normalize("NFKC", html.unescape(text)).translate(_INVISIBLE).translate(_LOOK_ALIKES)
+    return text.translate(_SYMBOLS)
 
 
 def logical_lines(line: str) -> list[str]:
@@ -108,8 +114,9 @@ def unprefixed(line: str) -> str:
     """A logical line without what may precede code (markers, line numbers, comment signs), emphasis
     or quotation marks around it."""
     line = _EMPHASIS.sub("", _PREFIX.sub("", line, count=1)).strip()
+    line = _SPACED.sub(lambda letters: letters.group().replace(" ", ""), line)
     wrapped = _WRAPPED.match(line)  # a whole line in quotation marks reads as what they enclose
-    return next(text for text in wrapped.group("a", "b", "c") if text).strip() if wrapped else line
+    return (wrapped.group("a") or wrapped.group("b")).strip() if wrapped else line
 
 
 def inline_spans(line: str) -> list[str]:

@@ -75,6 +75,8 @@ DRESSES = {
     "html": lambda n, line: f"<code>{line.strip().replace('<', '&lt;')}</code><br>",
     "prose around each line": lambda n, line: f"The idea is that you write {line.strip()} so the case is covered.",
     "each line quoted": lambda n, line: f'> "{line.strip()}"',
+    "letters spaced out": lambda n, line: " ".join(line.strip()),
+    "one token a line": lambda n, line: "\n".join(re.findall(r"\w+|\S", line)),
     "look-alike letters": lambda n, line: line.translate(str.maketrans("aeopc", "\u0430\u0435\u043e\u0440\u0441")),
 }
 
