@@ -77,13 +77,6 @@ def is_code_line(line: str) -> bool:
     return bool(body) and any(pattern.match(body) for pattern in _CODE)
 
 
-def writes_code(text: str) -> bool:
-    """Whether a piece of text holds code that writes rather than shows an API (for generated questions)."""
-    return any(is_code_line(line) and _WRITES.search(line) for line in text.splitlines()) or any(
-        _WRITES.search(span) for span in _INLINE.findall(text)
-    )
-
-
 class ReplyGuard:
     """Filter a streamed reply line by line; only what :meth:`feed` returns may be displayed.
 

@@ -24,7 +24,7 @@ from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, kno
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
 from socratiq_ext.fingerprints import CodeLedger, load_fingerprints
 from socratiq_ext.answer_requests import asks_for_answer
-from socratiq_ext.guardrails import ReplyGuard, writes_code
+from socratiq_ext.guardrails import ReplyGuard
 from socratiq_ext.llm import ChatBackend, LLMCutOff, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
 from socratiq_ext.retrieval import PassageIndex
@@ -337,7 +337,8 @@ class Tutor:
             raise LLMUnavailable(f"the LLM's question did not pass the checks ({reason[:120]})") from None
         answers = question.answer if question.kind == "short_answer" else ()
         text = "\n".join([question.prompt, question.explanation, *question.choices, *answers])
-        if writes_code(text) or any(w.lower() in text.lower() for w in self._all_avoid):
+        # The question passes the guard that replies pass, against the same session budget.
+        if ReplyGuard(self._all_avoid, load_fingerprints(self.lab), self.ledger).filter(text) != text:
             raise LLMUnavailable("the LLM's question gave an exercise away")
         return question
 

@@ -227,6 +227,8 @@ def test_the_cool_down_ends(home, monkeypatch):
     [
         {"kind": "multiple_choice", "answer": 0, "choices": ["def check_record(r): return None", "Nothing"]},
         {"prompt": "Is np.isfinite the right call inside check_record, and why is that?"},
+        {"explanation": "Flatten with flat = images.reshape(len(images), -1), then build"
+                        " graph = NearestNeighbors(radius=radius).fit(flat).radius_neighbors_graph(flat)."},
     ],
 )
 def test_a_generated_question_that_gives_an_exercise_away_is_refused(online_tutor, llm, change):
