@@ -23,9 +23,10 @@ import json
 import keyword
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 K = 5  # tokens per hashed run: long enough to be specific, short enough to survive a changed line
@@ -150,9 +151,13 @@ class ExerciseFingerprints:
         lines the hashes cannot see, so that a session stays well under the 60 % that makes a leak."""
         return max(max(math.floor(BUDGET * self.lines), 1 if self.lines >= 2 else 0) - self.unseen, 0)
 
+    @cached_property
+    def line_sizes(self) -> Counter[int]:
+        """How many tokens each line has."""
+        return Counter(self.token_lines)
+
     def whole_line_lengths(self) -> set[int]:
-        numbers = {n for found in self.whole_lines.values() for n in found}
-        return {self.token_lines.count(n) for n in numbers}
+        return {self.line_sizes[n] for found in self.whole_lines.values() for n in found}
 
     def covered(self, run_positions: Iterable[int]) -> set[int]:
         """The token positions that matched runs cover."""
@@ -160,13 +165,8 @@ class ExerciseFingerprints:
 
     def revealed(self, covered: set[int], whole_lines: set[int]) -> set[int]:
         """The lines shown: half of a line's tokens covered, or the whole line matched."""
-        sizes: dict[int, int] = {}
-        counts: dict[int, int] = {}
-        for position, line in enumerate(self.token_lines):
-            sizes[line] = sizes.get(line, 0) + 1
-            if position in covered:
-                counts[line] = counts.get(line, 0) + 1
-        return {line for line, count in counts.items() if 2 * count >= sizes[line]} | whole_lines
+        counts = Counter(self.token_lines[position] for position in covered)
+        return {line for line, count in counts.items() if 2 * count >= self.line_sizes[line]} | whole_lines
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,7 @@ class LabFingerprints:
     salt: bytes
     exercises: dict[str, ExerciseFingerprints]
 
+    @cached_property
     def line_lengths(self) -> set[int]:
         """The token counts of the solution lines hashed whole, in any exercise."""
         return {size for e in self.exercises.values() for size in e.whole_line_lengths()}
@@ -253,7 +254,7 @@ class Matcher:
     def __init__(self, fingerprints: LabFingerprints, ledger: CodeLedger):
         self._prints = fingerprints
         self._ledger = ledger
-        self._lengths = sorted(fingerprints.line_lengths())
+        self._lengths = sorted(fingerprints.line_lengths)
 
     def judge(self, lines: list[str], code: Iterable[str] = ()) -> bool:
         """Whether ``lines`` (each already read as a student reads it) and the ``code`` pieces among them
