@@ -1,0 +1,135 @@
+"""The course's two commands, with nothing but Python: ``python run.py lab`` and ``python run.py test``.
+
+``make lab`` and ``make test`` call this script, so a laptop without ``make`` (Windows) runs the very
+same steps: check the Python version, create ``.venv`` and install the project into it whenever
+``pyproject.toml`` changed, then open JupyterLab on ``labs/`` or run the test suite. In the student
+edition (no ``solutions/``), installing also switches nbgrader's instructor tools off; in the
+instructor's repository, ``test`` first makes sure of the Linux packages the grader's sandbox and the
+browser tests use. Standard library only: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".installed"
+PYTHONS = ((3, 10), (3, 12))  # the versions every dependency has wheels for
+EDITION = not (ROOT / "solutions").is_dir()  # the student edition ships no solutions
+# nbgrader's instructor tools (Create Assignment, Formgrader, Courses) stay off in the edition.
+INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
+                      "@jupyter/nbgrader:course-list")
+INSTRUCTOR_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+# What the instructor's suite needs beside Python: bubblewrap (the grader's sandbox) and chromium (the
+# browser tests drive it with Playwright; `playwright install` cannot download here).
+SYSTEM_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium"}
+
+
+class Stop(Exception):
+    """A step that cannot go on; the message says what to do."""
+
+
+def python() -> Path:
+    """The virtual environment's interpreter."""
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def check_python() -> None:
+    version = sys.version_info[:2]
+    if not PYTHONS[0] <= version <= PYTHONS[1]:
+        launcher = "py -3.11" if os.name == "nt" else "python3.11"
+        raise Stop(f"Python 3.10-3.12 is needed, found {version[0]}.{version[1]}: run `{launcher} run.py ...`")
+
+
+def install() -> None:
+    """Create ``.venv`` and install the project, unless it is already installed from this pyproject.toml."""
+    pyproject = ROOT / "pyproject.toml"
+    if STAMP.is_file() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    if not python().is_file():
+        check_python()  # the environment gets this interpreter's version
+        run(sys.executable, "-m", "venv", str(VENV))
+    run(python(), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(python(), "-m", "pip", "install", "--quiet", "--editable", ".[test]")
+    if EDITION:
+        run(python(), "-m", "jupyter", "labextension", "disable", "--level=sys_prefix", *INSTRUCTOR_PLUGINS)
+        for extension in INSTRUCTOR_SERVER:
+            run(python(), "-m", "jupyter", "server", "extension", "disable", "--sys-prefix", extension)
+    STAMP.touch()
+
+
+def system_packages() -> None:
+    """Install bubblewrap and chromium with apt-get when they are missing and this is root on Debian."""
+    missing = [package for command, package in SYSTEM_PACKAGES.items() if shutil.which(command) is None]
+    if not missing:
+        return
+    if not sys.platform.startswith("linux"):
+        raise Stop(f"the instructor's suite needs Linux ({', '.join(missing)}): run it in the dev container")
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise Stop(f"the test suite needs {', '.join(missing)}: sudo apt-get install {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", *missing], env=env).returncode != 0:
+        run("apt-get", "update", "-q", env=env)
+        run("apt-get", "install", "-y", "-q", *missing, env=env)
+
+
+def lab(args: list[str], lab_dir: str = "labs") -> None:
+    """Open JupyterLab on the labs (as root, e.g. in a container, Jupyter must be told it may)."""
+    install()
+    root = ["--allow-root"] if os.name != "nt" and os.geteuid() == 0 else []
+    replace_process(python(), "-m", "jupyter", "lab", f"--ServerApp.root_dir={lab_dir}", *root, *args)
+
+
+def test(args: list[str]) -> None:
+    """The test suite: the whole course here, this machine's checks in the student edition."""
+    install()
+    if not EDITION:
+        system_packages()
+    replace_process(python(), "-m", "pytest", *args)
+
+
+def run(*command: str | Path, env: dict | None = None) -> None:
+    if subprocess.run([str(part) for part in command], cwd=ROOT, env=env).returncode != 0:
+        raise Stop(f"`{' '.join(map(str, command))}` failed (see above)")
+
+
+def replace_process(*command: str | Path) -> None:
+    """Run the command in place of this process, so that Ctrl-C and signals reach it directly; Windows
+    has no exec that keeps the console, so there the command runs as a child and its status is ours."""
+    command = [str(part) for part in command]
+    os.chdir(ROOT)
+    if os.name == "nt":
+        sys.exit(subprocess.run(command).returncode)
+    os.execv(command[0], command)
+
+
+COMMANDS = {"lab": "open JupyterLab on the labs", "test": "run the test suite", "install": "only install"}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS:
+        print("usage: python run.py lab|test|install [arguments for jupyter lab or pytest]")
+        for name, what in COMMANDS.items():
+            print(f"  {name:8} {what}")
+        return 2
+    command, args = argv[0], argv[1:]
+    try:
+        if command == "install":
+            install()
+        elif command == "lab":
+            lab(args, os.environ.get("LAB_DIR", "labs"))
+        else:
+            test(args)
+    except Stop as stop:
+        print(f"run.py: {stop}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
