@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".installed"
-PYTHONS = ((3, 10), (3, 12))  # the versions every dependency has wheels for
+PYTHONS = ((3, 11), (3, 12))  # the versions every dependency has wheels for (nbgrader 0.9.6 needs 3.11)
 EDITION = not (ROOT / "solutions").is_dir()  # the student edition ships no solutions
 # nbgrader's instructor tools (Create Assignment, Formgrader, Courses) stay off in the edition.
 INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
@@ -43,7 +43,7 @@ def check_python() -> None:
     version = sys.version_info[:2]
     if not PYTHONS[0] <= version <= PYTHONS[1]:
         launcher = "py -3.11" if os.name == "nt" else "python3.11"
-        raise Stop(f"Python 3.10-3.12 is needed, found {version[0]}.{version[1]}: run `{launcher} run.py ...`")
+        raise Stop(f"Python 3.11-3.12 is needed, found {version[0]}.{version[1]}: run `{launcher} run.py ...`")
 
 
 def install() -> None:

@@ -19,17 +19,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 
 import nbformat
 
 from grader.fingerprints import SOLUTION
 from grader.release import Course, check, ignored_names
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 EDITION = Path(__file__).with_name("edition")  # the edition's own README, Makefile and .gitignore
 # What students get, besides EDITION's files: paths relative to the course root. The tests are the ones that

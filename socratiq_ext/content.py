@@ -10,18 +10,13 @@ student an empty hint.
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from course.reader import reading_text
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 LEVELS = ("nudge", "concept", "pointer", "pseudocode")
 KINDS = ("multiple_choice", "true_false", "short_answer")

@@ -75,5 +75,5 @@ def test_the_student_edition_switches_the_instructor_tools_off(tmp_path, monkeyp
 def test_an_unsupported_python_is_named_with_the_command_to_use(tmp_path, monkeypatch):
     run = load_run(tmp_path)
     monkeypatch.setattr(run.sys, "version_info", (3, 13, 0))
-    with pytest.raises(run.Stop, match=r"Python 3.10-3.12 is needed, found 3.13"):
+    with pytest.raises(run.Stop, match=r"Python 3.11-3.12 is needed, found 3.13"):
         run.check_python()
