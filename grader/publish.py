@@ -32,7 +32,7 @@ EDITION = Path(__file__).with_name("edition")  # the edition's own README, Makef
 # check a student's machine (library, setup cells, tutor offline). tests/course/test_tflite.py stays out: it
 # converts a model to INT8 with the very lines Lab 3's `convert` exercise asks students to write.
 STUDENT_FILES = (
-    "labs", "course", "socratiq_ext", "environment.yml", "run.py",
+    "labs", "course", "socratiq_ext", "environment.yml", "run.py", ".devcontainer",
     "tests/student", "tests/support/llm_server.py",
     "tests/course/test_datasets.py", "tests/course/test_drift.py", "tests/course/test_hardware.py",
     "tests/course/test_measure.py", "tests/course/test_quiet.py", "tests/course/test_reader.py",

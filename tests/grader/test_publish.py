@@ -20,7 +20,7 @@ from grader.release import Course
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE_FILES = ("solutions", "labs", "course", "socratiq_ext", "tests", "environment.yml", "pyproject.toml",
-                "run.py")
+                "run.py", ".devcontainer")
 
 
 def publish(folder: Path, root: Path = REPO) -> subprocess.CompletedProcess:
@@ -64,8 +64,8 @@ def test_the_edition_holds_no_line_of_a_solution_or_hidden_test(edition: Path):
 
 def test_the_edition_holds_no_instructor_file(edition: Path):
     top = sorted(p.name for p in edition.iterdir())
-    assert top == [".git", ".gitignore", "Makefile", "README.md", "course", "environment.yml", "labs", "pyproject.toml",
-                   "run.py", "socratiq_ext", "tests"]
+    assert top == [".devcontainer", ".git", ".gitignore", "Makefile", "README.md", "course", "environment.yml", "labs",
+                   "pyproject.toml", "run.py", "socratiq_ext", "tests"]
     relative = [str(p.relative_to(edition)) for p in files(edition)]
     assert not [p for p in relative if p.startswith(("solutions", "grader", "grading", "tests/labs", "tests/grader",
                                                      "tests/e2e", "bench"))]
