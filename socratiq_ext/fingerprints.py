@@ -219,8 +219,6 @@ class CodeLedger:
     progress store can keep the ledger across kernel restarts.
     """
 
-    KINDS = ("token", "line")
-
     def __init__(self, shown: dict[tuple[str, str], set[int]] | None = None,
                  on_reveal: Callable[[str, str, set[int]], None] | None = None):
         self._shown = {key: set(numbers) for key, numbers in (shown or {}).items()}
@@ -240,10 +238,6 @@ class CodeLedger:
             self._shown.setdefault((grade_id, kind), set()).update(new)
             if self._on_reveal is not None:
                 self._on_reveal(grade_id, kind, new)
-
-    def revealed(self, grade_id: str, prints: ExerciseFingerprints) -> set[int]:
-        """The exercise's solution lines shown so far."""
-        return prints.revealed(self.shown(grade_id, "token"), self.shown(grade_id, "line"))
 
 
 class Matcher:
@@ -277,8 +271,7 @@ class Matcher:
                 covered |= ledger.shown(grade_id, "token")
                 lines |= ledger.shown(grade_id, "line")
                 if len(prints.revealed(covered, lines)) > prints.budget:
-                    self.withheld()
-                    return False
+                    return False  # the caller withholds it, and says so (withheld)
                 matched[grade_id] = covered, lines
         for grade_id, (covered, lines) in matched.items():
             ledger.add(grade_id, "token", covered)
