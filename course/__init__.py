@@ -10,6 +10,7 @@ Modules, one job each:
 - :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
 - :mod:`course.drift`    -- Lab 5's seeded production stream with named drift scenarios;
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
+- :mod:`course.micro`    -- a stand-in for TFLite Micro's interpreter where its wheel does not exist;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;
 - :mod:`course.reader`   -- each lab's reading, shown inside the notebook;
 - :mod:`course.serving`  -- Lab 4's background web server and load generator, which never outlive the notebook;

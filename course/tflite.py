@@ -10,7 +10,8 @@ as failed, so the labs go through these few helpers:
 - :func:`interpreter` -- a LiteRT interpreter, created and allocated quietly;
 - :func:`weight_bytes` -- the bytes of constant tensors in a flatbuffer, by type;
 - :func:`captured_stderr` -- what C++ code wrote to stderr, as a string;
-- :func:`allocation_report` -- TFLite Micro's arena report as a string.
+- :func:`allocation_report` -- TFLite Micro's arena report as a string;
+- :func:`micro_runtime` -- TFLite Micro's interpreter, or :mod:`course.micro` where it is not built.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from types import ModuleType
 
 from course.quiet import silenced_stderr, stderr_to
 
-#: Flatbuffer tensor type codes (tflite schema ``TensorType``) to NumPy-style names.
-_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8", 10: "float64"}
+#: Flatbuffer tensor type codes (tflite schema ``TensorType``) to NumPy dtype names.
+TENSOR_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8",
+                     10: "float64"}
 
 
 @contextlib.contextmanager
@@ -85,7 +88,7 @@ def weight_bytes(model_bytes: bytes) -> dict[str, int]:
             size = buffer.DataLength() or buffer.Size()
             if size:
                 seen.add(index)
-                name = _TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}")
+                name = TENSOR_TYPE_NAMES.get(tensor.Type(), f"type{tensor.Type()}")
                 totals[name] = totals.get(name, 0) + int(size)
     return totals
 
@@ -117,3 +120,24 @@ def allocation_report(micro_interpreter) -> str:
     with captured_stderr() as report:
         micro_interpreter.print_allocations()
     return report.text
+
+
+#: What a lab prints, once, when it runs on the stand-in.
+STAND_IN_NOTICE = ("TFLite Micro's interpreter is built for Linux x86-64 only: this lab uses course.micro, a stand-in "
+                   "that plans the same arena from the flatbuffer and runs the model in LiteRT (grading uses the real one).")
+
+
+def micro_runtime() -> ModuleType:
+    """``tflite_micro.runtime``, or :mod:`course.micro` (same interface) where the package cannot be imported.
+
+    ``tflite-micro`` has wheels for Linux x86-64 only; on any other machine the lab goes on with the
+    stand-in and says so in one line.
+    """
+    try:
+        from tflite_micro import runtime
+    except ImportError:
+        from course import micro
+
+        print(STAND_IN_NOTICE)
+        return micro
+    return runtime
