@@ -1,7 +1,7 @@
 """course.micro, the TFLite Micro stand-in, held against the real interpreter on every model Lab 3 runs.
 
-The models are Lab 3's own CNN (its ``build_model``, read from the solution
-notebook) as float32, full-integer INT8, pruned INT8, dynamic range and
+The models are Lab 3's own CNN (its ``build_model`` and ``convert``, read from
+the solution notebook) as float32, full-integer INT8, pruned INT8, dynamic range and
 float16, and the two models Lab 3's hidden tests convert, as float32, INT8 and
 dynamic range. For each model TFLM accepts, the stand-in's arena head must
 equal the real one, and its total must lie in ``[real, real + TOLERANCE_BYTES]``.
@@ -28,30 +28,19 @@ LAB3 = Path(__file__).resolve().parents[2] / "solutions" / "lab03_optimize" / "l
 ARENA = 256 * 1024
 
 
-def lab3_build_model():
-    """Lab 3's ``build_model``, executed from the solution notebook's own source."""
+def lab3_definitions(*names: str) -> dict:
+    """Lab 3's own functions (and the constants defined beside them), executed from the solution notebook's source."""
+    namespace = {"tf": tf, "np": np, "datasets": datasets, "quiet": quiet}
     for cell in nbformat.read(LAB3, as_version=4).cells:
-        if cell.cell_type == "code" and "def build_model" in cell.source:
-            tree = ast.parse(cell.source)
-            definition = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "build_model")
-            namespace = {"tf": tf, "datasets": datasets}
-            exec(compile(ast.Module([definition], []), str(LAB3), "exec"), namespace)
-            return namespace["build_model"]
-    raise AssertionError("Lab 3 no longer defines build_model")
-
-
-def convert(model, mode: str, samples: np.ndarray) -> bytes:
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if mode != "float32":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if mode == "int8":
-        converter.representative_dataset = lambda: ([samples[i:i + 1]] for i in range(len(samples)))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8
-    with quiet():
-        return bytes(converter.convert())
+        if cell.cell_type != "code" or not any(f"def {name}(" in cell.source for name in names):
+            continue
+        body = ast.parse(cell.source).body
+        constants = [node for node in body if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.Tuple))]
+        functions = [node for node in body if isinstance(node, ast.FunctionDef) and node.name in names]
+        exec(compile(ast.Module(constants + functions, []), str(LAB3), "exec"), namespace)
+    missing = [name for name in names if name not in namespace]
+    assert not missing, f"Lab 3 no longer defines {missing}"
+    return namespace
 
 
 def pruned(model, sparsity: float):
@@ -68,10 +57,11 @@ def flatbuffers() -> dict[str, bytes]:
     tf.keras.utils.set_random_seed(3)
     rng = np.random.default_rng(3)
     layers = tf.keras.layers
-    lab3 = lab3_build_model()
+    lab3 = lab3_definitions("build_model", "convert")
+    build, convert = lab3["build_model"], lab3["convert"]
     models = {
-        "lab3": lab3(),
-        "lab3 pruned": pruned(lab3(), 0.8),
+        "lab3": build(),
+        "lab3 pruned": pruned(build(), 0.8),
         "hidden conv": tf.keras.Sequential([tf.keras.Input((10, 10, 3)), layers.Conv2D(24, 3, padding="same", activation="relu"),
                                             layers.GlobalAveragePooling2D(), layers.Dense(7)]),
         "hidden mlp": tf.keras.Sequential([tf.keras.Input((40,)), layers.Dense(300, activation="relu"), layers.Dense(2)]),
