@@ -27,10 +27,13 @@ else:
 
 __all__ = [
     "HardwareProfile",
+    "Link",
     "Source",
     "Spec",
+    "get_link",
     "get_profile",
     "human_bytes",
+    "load_links",
     "load_profiles",
     "sources",
 ]
@@ -48,10 +51,13 @@ NUMBER_FIELDS = (
     "dram_bytes",
     "flash_bytes",
     "peak_fp32_ops_per_s",
+    "peak_fp16_ops_per_s",
     "peak_int8_ops_per_s",
     "memory_bandwidth_bytes_per_s",
     "power_w",
 )
+#: The sourced numbers every interconnect must have.
+LINK_FIELDS = ("bandwidth_bytes_per_s", "latency_s")
 _BYTE_FIELDS = frozenset({"sram_bytes", "dram_bytes", "flash_bytes"})
 # Microcontrollers without external RAM have none; every other number must be > 0.
 _MAY_BE_ZERO = frozenset({"dram_bytes"})
@@ -77,6 +83,18 @@ class Spec:
     note: str = ""
 
 
+def _source_of(self, field: str) -> Source:
+    """The document that the number in ``field`` (e.g. "sram_bytes") came from."""
+    try:
+        spec = self.specs[field]
+    except KeyError:
+        raise KeyError(
+            f"{field!r} is not a sourced number of {self.id}; "
+            f"use one of: {', '.join(self.specs)}"
+        ) from None
+    return self._sources[spec.source]
+
+
 @dataclass(frozen=True)
 class HardwareProfile:
     """One device's budgets in base SI units (Hz, bytes, ops/s, bytes/s, W).
@@ -95,6 +113,7 @@ class HardwareProfile:
     dram_bytes: int
     flash_bytes: int
     peak_fp32_ops_per_s: float
+    peak_fp16_ops_per_s: float
     peak_int8_ops_per_s: float
     memory_bandwidth_bytes_per_s: float
     power_w: float
@@ -103,16 +122,7 @@ class HardwareProfile:
     # source() resolves against that file rather than the default one.
     _sources: Mapping[str, Source] = dataclasses.field(repr=False, compare=False)
 
-    def source(self, field: str) -> Source:
-        """The document that the number in ``field`` (e.g. "sram_bytes") came from."""
-        try:
-            spec = self.specs[field]
-        except KeyError:
-            raise KeyError(
-                f"{field!r} is not a sourced number of {self.id}; "
-                f"use one of: {', '.join(self.specs)}"
-            ) from None
-        return self._sources[spec.source]
+    source = _source_of
 
     def __str__(self) -> str:
         parts = [_human_hz(self.clock_hz), f"{human_bytes(self.sram_bytes)} SRAM"]
@@ -120,6 +130,27 @@ class HardwareProfile:
             parts.append(f"{human_bytes(self.dram_bytes)} DRAM")
         parts.append(f"{human_bytes(self.flash_bytes)} flash")
         return f"{self.name}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class Link:
+    """An interconnect between accelerators, per GPU and per direction, for alpha-beta cost models.
+
+    ``latency_s`` is the start-up cost of one message (alpha), ``bandwidth_bytes_per_s`` what each
+    GPU can send while another sends to it (1 / beta).
+    """
+
+    id: str
+    name: str
+    bandwidth_bytes_per_s: float
+    latency_s: float
+    specs: Mapping[str, Spec]
+    _sources: Mapping[str, Source] = dataclasses.field(repr=False, compare=False)
+
+    source = _source_of
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.bandwidth_bytes_per_s / 1e9:g} GB/s per direction, {self.latency_s * 1e6:g} µs per message"
 
 
 def human_bytes(n: int) -> str:
@@ -146,38 +177,56 @@ def load_profiles(path: Path | None = None) -> dict[str, HardwareProfile]:
         ValueError: the file is not valid TOML or breaks a rule of the format
             (the message names the device and field).
     """
-    if path is None:
-        return dict(_default_data()[0])
-    return _parse(Path(path).read_text(encoding="utf-8"), origin=str(path))[0]
+    return _load(0, path)
 
 
 def get_profile(device_id: str) -> HardwareProfile:
     """The course profile of ``device_id`` (e.g. "nano33_ble_sense")."""
-    profiles = _default_data()[0]
-    try:
-        return profiles[device_id]
-    except KeyError:
-        raise KeyError(
-            f"unknown device {device_id!r}; known devices: {', '.join(profiles)}. "
-            f"Use one of these ids, or add a [devices.{device_id}] table to "
-            f"course/{DATA_FILE}."
-        ) from None
+    return _lookup(0, "device", device_id)
 
 
 def sources() -> dict[str, Source]:
     """Every document the course's profiles cite, by source id."""
-    return dict(_default_data()[1])
+    return _load(1)
+
+
+def load_links(path: Path | None = None) -> dict[str, Link]:
+    """All interconnect profiles by id, from ``path`` or from the course's own data file (see load_profiles)."""
+    return _load(2, path)
+
+
+def get_link(link_id: str) -> Link:
+    """The course profile of the interconnect ``link_id`` (e.g. "nvlink4")."""
+    return _lookup(2, "link", link_id)
+
+
+def _load(part: int, path: Path | None = None) -> dict:
+    """Part ``part`` of a parsed file (0 devices, 1 sources, 2 links), as a fresh dict."""
+    if path is None:
+        return dict(_default_data()[part])
+    return _parse(Path(path).read_text(encoding="utf-8"), origin=str(path))[part]
+
+
+def _lookup(part: int, kind: str, key: str):
+    entries = _default_data()[part]
+    try:
+        return entries[key]
+    except KeyError:
+        raise KeyError(
+            f"unknown {kind} {key!r}; known {kind}s: {', '.join(entries)}. "
+            f"Use one of these ids, or add a [{kind}s.{key}] table to course/{DATA_FILE}."
+        ) from None
 
 
 @functools.lru_cache(maxsize=1)
-def _default_data() -> tuple[Mapping[str, HardwareProfile], Mapping[str, Source]]:
+def _default_data() -> tuple[Mapping[str, HardwareProfile], Mapping[str, Source], Mapping[str, Link]]:
     # importlib.resources finds the file inside an installed package too.
     text = resources.files(__package__).joinpath(DATA_FILE).read_text(encoding="utf-8")
-    profiles, all_sources = _parse(text, origin=DATA_FILE)
-    return MappingProxyType(profiles), MappingProxyType(all_sources)
+    profiles, all_sources, links = _parse(text, origin=DATA_FILE)
+    return MappingProxyType(profiles), MappingProxyType(all_sources), MappingProxyType(links)
 
 
-def _parse(text: str, origin: str) -> tuple[dict[str, HardwareProfile], dict[str, Source]]:
+def _parse(text: str, origin: str) -> tuple[dict[str, HardwareProfile], dict[str, Source], dict[str, Link]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -192,7 +241,11 @@ def _parse(text: str, origin: str) -> tuple[dict[str, HardwareProfile], dict[str
     }
     if not profiles:
         raise ValueError(f"{origin}: no [devices.<id>] tables")
-    return profiles, all_sources
+    links = {
+        link_id: _parse_link(link_id, table, all_sources, origin)
+        for link_id, table in data.get("links", {}).items()
+    }
+    return profiles, all_sources, links
 
 
 def _parse_source(source_id: str, table: Any, origin: str) -> Source:
@@ -202,23 +255,19 @@ def _parse_source(source_id: str, table: Any, origin: str) -> Source:
     return Source(id=source_id, title=table["title"], url=table["url"])
 
 
-def _parse_device(
-    device_id: str, table: Any, all_sources: Mapping[str, Source], origin: str
-) -> HardwareProfile:
-    def fail(field: str, problem: str) -> ValueError:
-        return ValueError(f"{origin}: device {device_id!r}, field {field!r}: {problem}")
+def _parse_specs(
+    what: str, table: Any, fields: tuple[str, ...], all_sources: Mapping[str, Source], origin: str
+) -> dict[str, Spec]:
+    """The sourced numbers ``fields`` of one table, validated; ``what`` names the table in messages."""
 
-    for key in ("name", "class", "processor"):
+    def fail(field: str, problem: str) -> ValueError:
+        return ValueError(f"{origin}: {what}, field {field!r}: {problem}")
+
+    for key in ("name",):
         if not isinstance(table.get(key), str) or not table[key]:
             raise fail(key, "missing text")
-    if table["class"] not in DEVICE_CLASSES:
-        raise fail(
-            "class",
-            f"unknown device class {table['class']!r}; use one of {sorted(DEVICE_CLASSES)}",
-        )
-
     specs: dict[str, Spec] = {}
-    for field in NUMBER_FIELDS:
+    for field in fields:
         entry = table.get(field)
         if entry is None:
             raise fail(field, "missing number")
@@ -238,12 +287,40 @@ def _parse_device(
         if field not in _BYTE_FIELDS:
             value = float(value)
         specs[field] = Spec(value=value, source=source_id, note=entry.get("note", ""))
+    return specs
 
+
+def _parse_device(
+    device_id: str, table: Any, all_sources: Mapping[str, Source], origin: str
+) -> HardwareProfile:
+    def fail(field: str, problem: str) -> ValueError:
+        return ValueError(f"{origin}: device {device_id!r}, field {field!r}: {problem}")
+
+    for key in ("class", "processor"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise fail(key, "missing text")
+    if table["class"] not in DEVICE_CLASSES:
+        raise fail(
+            "class",
+            f"unknown device class {table['class']!r}; use one of {sorted(DEVICE_CLASSES)}",
+        )
+    specs = _parse_specs(f"device {device_id!r}", table, NUMBER_FIELDS, all_sources, origin)
     return HardwareProfile(
         id=device_id,
         name=table["name"],
         device_class=table["class"],
         processor=table["processor"],
+        **{field: spec.value for field, spec in specs.items()},
+        specs=MappingProxyType(specs),
+        _sources=all_sources,
+    )
+
+
+def _parse_link(link_id: str, table: Any, all_sources: Mapping[str, Source], origin: str) -> Link:
+    specs = _parse_specs(f"link {link_id!r}", table, LINK_FIELDS, all_sources, origin)
+    return Link(
+        id=link_id,
+        name=table["name"],
         **{field: spec.value for field, spec in specs.items()},
         specs=MappingProxyType(specs),
         _sources=all_sources,

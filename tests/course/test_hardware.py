@@ -9,10 +9,13 @@ from urllib.parse import urlparse
 import pytest
 
 from course.hardware import (
+    LINK_FIELDS,
     NUMBER_FIELDS,
     HardwareProfile,
+    get_link,
     get_profile,
     human_bytes,
+    load_links,
     load_profiles,
     sources,
 )
@@ -194,3 +197,41 @@ def test_the_pi_5_is_the_faster_pi_and_has_int8_dot_products() -> None:
     # SDOT (Armv8.2) gives the A76 four int8 MACs per lane where the A72 widens to 16 bits: int8 peak = 4x fp32.
     assert pi5.peak_int8_ops_per_s == 4 * pi5.peak_fp32_ops_per_s
     assert pi4.peak_int8_ops_per_s == 2 * pi4.peak_fp32_ops_per_s
+
+
+def test_fp16_is_at_least_fp32_and_faster_only_where_the_hardware_computes_in_half_precision() -> None:
+    profiles = load_profiles()
+    assert all(p.peak_fp16_ops_per_s >= p.peak_fp32_ops_per_s for p in profiles.values())
+    faster = {device for device, p in profiles.items() if p.peak_fp16_ops_per_s > p.peak_fp32_ops_per_s}
+    assert faster == {"raspberry_pi_5", "jetson_orin_nano", "h100_sxm"}   # Armv8.2 FP16 and Tensor Cores
+    h100 = profiles["h100_sxm"]
+    assert h100.peak_int8_ops_per_s == pytest.approx(2 * h100.peak_fp16_ops_per_s, rel=0.01)
+
+
+# --- Interconnects ----------------------------------------------------------------
+
+
+def test_every_link_number_has_a_source_and_nvlink_is_the_faster_link() -> None:
+    links = load_links()
+    assert {"nvlink4", "infiniband_ndr"} <= set(links)
+    for link in links.values():
+        assert set(link.specs) == set(LINK_FIELDS)
+        for field in LINK_FIELDS:
+            assert link.specs[field].value == getattr(link, field)
+            assert urlparse(link.source(field).url).scheme == "https", (link.id, field)
+    nvlink, infiniband = get_link("nvlink4"), get_link("infiniband_ndr")
+    assert nvlink.bandwidth_bytes_per_s == 9 * infiniband.bandwidth_bytes_per_s     # 450 GB/s against 50 GB/s
+    assert 0 < nvlink.latency_s < infiniband.latency_s < 1e-4
+
+
+def test_an_unknown_link_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="nvlink4"):
+        get_link("nvlink9")
+
+
+def test_a_broken_link_raises_a_one_line_error_naming_link_and_field(tmp_path: Path) -> None:
+    path = write_profiles(tmp_path)
+    path.write_text(path.read_text() + '\n[links.wire]\nname = "A wire"\nbandwidth_bytes_per_s = { value = 1, source = "ps" }\n')
+    with pytest.raises(ValueError) as excinfo:
+        load_links(path)
+    assert "link 'wire'" in str(excinfo.value) and "'latency_s'" in str(excinfo.value) and "missing number" in str(excinfo.value)
