@@ -7,8 +7,10 @@ stderr as failed.
 Modules, one job each:
 
 - :mod:`course.hardware` -- device budgets (SRAM, flash, throughput, ...) with sources;
+- :mod:`course.cluster`  -- Lab 6's ring of worker processes (and the same ring in threads, for tests);
 - :mod:`course.datasets` -- the labs' offline datasets, including Lab 1's raw variant;
 - :mod:`course.drift`    -- Lab 5's seeded production stream with named drift scenarios;
+- :mod:`course.llm`      -- Lab 7's text corpus, model shapes and request traces;
 - :mod:`course.measure`  -- timing with warm-up, repeats and percentiles;
 - :mod:`course.micro`    -- a stand-in for TFLite Micro's interpreter where its wheel does not exist;
 - :mod:`course.quiet`    -- quiet TensorFlow start-up;

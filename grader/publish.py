@@ -36,7 +36,7 @@ STUDENT_FILES = (
     "tests/student", "tests/support/llm_server.py",
     "tests/course/test_datasets.py", "tests/course/test_drift.py", "tests/course/test_hardware.py",
     "tests/course/test_measure.py", "tests/course/test_quiet.py", "tests/course/test_reader.py",
-    "tests/course/test_serving.py",
+    "tests/course/test_serving.py", "tests/course/test_cluster.py", "tests/course/test_llm.py",
     "tests/socratiq/conftest.py", "tests/socratiq/online.py", "tests/socratiq/test_config.py",
     "tests/socratiq/test_guardrails.py", "tests/socratiq/test_progress.py", "tests/socratiq/test_tutor_offline.py",
 )
