@@ -119,6 +119,21 @@ def simulate_ring(fn: Callable, arrays: Sequence, timeout: float = RECV_TIMEOUT_
     return RingRun(outputs, [lk.messages for lk in links], [lk.bytes_sent for lk in links])
 
 
+def _reply(results, rank: int, value) -> None:
+    """Send a rank's result to the notebook, or say why it cannot travel.
+
+    A queue pickles in a background thread and drops what it cannot pickle, which would leave the
+    notebook waiting forever: pickle here (by value, like the function), where a failure can be reported.
+    """
+    try:
+        payload = cloudpickle.dumps(value)
+    except Exception as error:  # noqa: BLE001 - any pickling failure becomes the rank's error
+        results.put((rank, "error", f"rank {rank} returned a value that cannot be sent back to the notebook "
+                                    f"({type(error).__name__}: {error}); return a NumPy array"))
+    else:
+        results.put((rank, "ok", payload))
+
+
 def _worker(pickled_fn: bytes, rank, world_size, right, left, tasks, results, barrier, timeout) -> None:
     """A worker process's loop: run the collective for every task until told to stop."""
     fn = cloudpickle.loads(pickled_fn)
@@ -131,7 +146,7 @@ def _worker(pickled_fn: bytes, rank, world_size, right, left, tasks, results, ba
         try:
             if kind == "run":
                 out = fn(rank, world_size, payload, links.send, links.recv)
-                results.put((rank, "ok", (out, links.messages, links.bytes_sent)))
+                _reply(results, rank, (out, links.messages, links.bytes_sent))
             else:  # "time": (n_elements, repeats, dtype)
                 n, repeats, dtype = payload
                 data = np.full(n, rank + 1, dtype=dtype)
@@ -141,7 +156,7 @@ def _worker(pickled_fn: bytes, rank, world_size, right, left, tasks, results, ba
                     start = time.perf_counter()
                     fn(rank, world_size, data, links.send, links.recv)
                     seconds.append(time.perf_counter() - start)
-                results.put((rank, "ok", seconds))
+                _reply(results, rank, seconds)
         except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
             results.put((rank, "error", traceback.format_exc()))
 
@@ -253,7 +268,10 @@ class Ring:
                              f"{[self.processes[r].exitcode for r in dead]})")
 
     def _collect(self) -> dict:
+        """Every rank's reply; raises at once if a rank failed or died, and after a silence of twice the
+        receive timeout (every rank's own waits time out before that, so only a lost reply gets there)."""
         replies: dict = {}
+        deadline = time.monotonic() + 2 * self.timeout
         while len(replies) < self.world_size:
             try:
                 rank, status, value = self._results.get(timeout=0.05)
@@ -262,10 +280,14 @@ class Ring:
                 if dead:
                     raise WorkerLost(f"worker process(es) {dead} died during the collective (exit codes "
                                      f"{[self.processes[r].exitcode for r in dead]})") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"ranks {sorted(set(range(self.world_size)) - set(replies))} sent no result "
+                                       f"for {2 * self.timeout:g} s") from None
                 continue
             if status == "error":
                 raise RuntimeError(f"rank {rank} raised:\n{value}")
-            replies[rank] = value
+            replies[rank] = cloudpickle.loads(value)
+            deadline = time.monotonic() + 2 * self.timeout
         return replies
 
 

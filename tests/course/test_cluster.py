@@ -103,3 +103,21 @@ def test_a_closed_ring_refuses_work():
     ring = cluster.Ring(pass_around, 2)
     with pytest.raises(RuntimeError, match="not running"):
         ring.run([np.ones(2)] * 2)
+
+
+def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_hang():
+    def returns_a_generator(rank, world_size, data, send, recv):
+        return (x for x in data)
+
+    class Anything:                                   # a class defined here travels by value, as from a notebook
+        def __eq__(self, other):
+            return True
+
+    def returns_an_object(rank, world_size, data, send, recv):
+        return Anything()
+
+    with cluster.Ring(returns_a_generator, 2) as ring:
+        with pytest.raises(RuntimeError, match="cannot be sent back"):
+            ring.run([np.ones(2)] * 2)
+    with cluster.Ring(returns_an_object, 2) as ring:
+        assert all(out == "anything" for out in ring.run([np.ones(2)] * 2).outputs)

@@ -21,6 +21,7 @@ with plain nbgrader as well cost two more runs of every lab and proved nothing m
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -170,10 +171,11 @@ def sandboxed_scores(course, submissions, tmp_path_factory) -> dict[str, dict[st
 def test_every_exercise_has_two_spec_following_implementations(request, course):
     styles = request.module.SPEC_FOLLOWING
     assert len(styles) >= 2, "at least two spec-following styles"
-    solution = {g: _normalized(code) for g, code in solution_answers(course.source).items()}
+    solutions = solution_answers(course.source)
+    solution = {g: _normalized(code) for g, code in solutions.items()}
     for style, answers in styles.items():
         assert set(answers) == set(request.module.FUNCTION_OF), f"{style} answers every exercise, and only those"
-        copied = [g for g, code in answers.items() if _normalized(code) == solution[g]]
+        copied = [g for g, code in answers.items() if _normalized(code) == solution[g] and not _one_statement(solutions[g])]
         assert copied == [], f"{style}: {copied} repeat the solution instead of another implementation"
     for grade in request.module.FUNCTION_OF:
         versions = {_normalized(answers[grade]) for answers in styles.values()}
@@ -190,6 +192,14 @@ def failed_line(error) -> int | None:
     """The line of the executed cell where an error output was raised (IPython's ``Cell In[n], line k``)."""
     frame = re.search(r"Cell In\[\d+\], line (\d+)", ANSI.sub("", "\n".join(error.get("traceback", []))))
     return int(frame.group(1)) if frame else None
+
+
+def _one_statement(code: str) -> bool:
+    """An answer whose function is one statement (a formula the text spells out): a student who writes it
+    exactly as the solution does has not copied it, there is no other way to write it."""
+    functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef)]
+    body = [node for f in functions for node in f.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    return len(body) == 1
 
 
 def _normalized(code: str) -> str:

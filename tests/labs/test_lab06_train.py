@@ -145,241 +145,334 @@ FUNCTION_OF = {
 }
 
 
-# Two students who follow the released text, each in their own style (written from labs/lab06_train alone):
-# "plain" walks the text's steps with if/elif chains, Python loops and explicit index arithmetic;
-# "library" leans on dict tables, NumPy slicing into one output array, np.polyfit and tf.data.
+# Two students who solved the released notebook (labs/lab06_train) alone, without the solution, the hidden tests or
+# this file, each in their own style: "numpy" leans on NumPy; "loops" writes plain Python loops and lists.
 SPEC_FOLLOWING = {
-    "plain": {
-        # if/elif on the table's rows, then one division per state
-        "lab06-memory-training_memory": '''def training_memory(n_params, optimizer, precision, batch_size, activation_bytes_per_sample, zero_stage=0, n_gpus=1):
-    if precision == "fp32":
-        w = 4
-        g = 4
-        if optimizer == "sgd":
-            o = 4
-        elif optimizer == "adam":
-            o = 8
-        else:
-            raise ValueError("unknown optimizer " + str(optimizer))
-    elif precision == "mixed":
-        w = 2
-        g = 2
-        if optimizer == "sgd":
-            o = 4 + 4
-        elif optimizer == "adam":
-            o = 4 + 8
-        else:
-            raise ValueError("unknown optimizer " + str(optimizer))
-    else:
-        raise ValueError("unknown precision " + str(precision))
-    if zero_stage < 0 or zero_stage > 3:
-        raise ValueError("ZeRO stage must be 0..3")
-    weights = n_params * w
-    gradients = n_params * g
-    opt_state = n_params * o
+    "numpy": {
+        "lab06-memory-training_memory": '''
+def training_memory(n_params, optimizer, precision, batch_size, activation_bytes_per_sample, zero_stage=0, n_gpus=1):
+    """Bytes one GPU holds to train a model of `n_params` parameters: weights, gradients, optimizer state, activations.
+
+    optimizer: "sgd" (with momentum) or "adam"; precision: "fp32" or "mixed"; batch_size: the micro-batch per GPU;
+    zero_stage: 0-3, sharding optimizer state (>= 1), gradients (>= 2) and weights (3) over n_gpus.
+    Returns a dict of Python floats with keys "weights", "gradients", "optimizer", "activations", "total".
+    Raises ValueError for an unknown optimizer, precision or ZeRO stage.
+    """
+    per_param = {
+        # precision: (weights, gradients, {optimizer: state bytes})
+        "fp32": (4, 4, {"sgd": 4, "adam": 8}),
+        "mixed": (2, 2, {"sgd": 4 + 4, "adam": 4 + 8}),
+    }
+    if precision not in per_param:
+        raise ValueError(f"unknown precision {precision!r}: use 'fp32' or 'mixed'")
+    w_bytes, g_bytes, opt_table = per_param[precision]
+    if optimizer not in opt_table:
+        raise ValueError(f"unknown optimizer {optimizer!r}: use 'sgd' or 'adam'")
+    if zero_stage not in (0, 1, 2, 3):
+        raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
+
+    weights = float(n_params) * w_bytes
+    gradients = float(n_params) * g_bytes
+    opt_state = float(n_params) * opt_table[optimizer]
     if zero_stage >= 1:
-        opt_state = opt_state / n_gpus
+        opt_state /= n_gpus
     if zero_stage >= 2:
-        gradients = gradients / n_gpus
-    if zero_stage == 3:
-        weights = weights / n_gpus
-    activations = batch_size * activation_bytes_per_sample
-    result = {}
-    result["weights"] = float(weights)
-    result["gradients"] = float(gradients)
-    result["optimizer"] = float(opt_state)
-    result["activations"] = float(activations)
-    result["total"] = float(weights + gradients + opt_state + activations)
-    return result
+        gradients /= n_gpus
+    if zero_stage >= 3:
+        weights /= n_gpus
+    activations = float(batch_size) * float(activation_bytes_per_sample)
+    total = weights + gradients + opt_state + activations
+    return {"weights": float(weights), "gradients": float(gradients), "optimizer": float(opt_state),
+            "activations": float(activations), "total": float(total)}
 ''',
-        # a list of chunks from np.array_split, the text's index formulas spelled out, received chunks added with +
-        "lab06-ring-ring_allreduce": '''def ring_allreduce(rank, world_size, data, send, recv):
+        "lab06-ring-ring_allreduce": '''
+def ring_allreduce(rank, world_size, data, send, recv):
+    """Rank `rank`'s side of a ring all-reduce: reduce-scatter, then all-gather. Returns the sum over all ranks.
+
+    data: a 1-D float32 or float64 NumPy array of the same length n >= world_size on every rank (left unchanged).
+    send(array) sends to rank (rank + 1) % world_size; recv() returns the next array from rank (rank - 1) % world_size.
+    Sends exactly 2 * (world_size - 1) messages, one chunk each. Returns a 1-D NumPy array of shape (n,).
+    """
     p = world_size
     if p == 1:
-        return data.copy()
-    chunks = []
-    for piece in np.array_split(data, p):
-        chunks.append(piece.copy())
+        return np.array(data, copy=True)
+    # our own copies of the chunks, so `data` is never modified
+    chunks = [np.array(c, dtype=data.dtype, copy=True) for c in np.array_split(data, p)]
+    # 1. reduce-scatter
     for s in range(p - 1):
-        outgoing = (rank - s) % p
-        incoming = (rank - s - 1) % p
-        send(chunks[outgoing])
-        received = recv()
-        chunks[incoming] = chunks[incoming] + received
+        send(chunks[(rank - s) % p])
+        incoming = recv()
+        i = (rank - s - 1) % p
+        chunks[i] = chunks[i] + np.asarray(incoming, dtype=data.dtype)
+    # 2. all-gather
     for s in range(p - 1):
-        outgoing = (rank + 1 - s) % p
-        incoming = (rank - s) % p
-        send(chunks[outgoing])
-        chunks[incoming] = recv()
-    result = np.concatenate(chunks)
-    return result
+        send(chunks[(rank + 1 - s) % p])
+        incoming = recv()
+        chunks[(rank - s) % p] = np.array(incoming, dtype=data.dtype, copy=True)
+    return np.concatenate(chunks)
 ''',
-        # the closed form of simple linear regression, with Python sums
-        "lab06-model-fit_alpha_beta": '''def fit_alpha_beta(sizes, times):
-    xs = [float(v) for v in sizes]
-    ys = [float(v) for v in times]
-    n = len(xs)
-    mean_x = sum(xs) / n
-    mean_y = sum(ys) / n
-    sxy = 0.0
-    sxx = 0.0
-    for xv, yv in zip(xs, ys):
-        sxy += (xv - mean_x) * (yv - mean_y)
-        sxx += (xv - mean_x) ** 2
-    beta = sxy / sxx
-    alpha = mean_y - beta * mean_x
-    return (alpha, beta)
+        "lab06-model-fit_alpha_beta": '''
+def fit_alpha_beta(sizes, times):
+    """Least-squares fit of times ~ alpha + beta * sizes. Returns (alpha, beta) as Python floats.
+
+    sizes, times: 1-D NumPy arrays or lists of floats of the same length, with at least two different sizes.
+    """
+    x = np.asarray(sizes, dtype=np.float64)
+    t = np.asarray(times, dtype=np.float64)
+    design = np.column_stack([np.ones_like(x), x])
+    (alpha, beta), *_ = np.linalg.lstsq(design, t, rcond=None)
+    return float(alpha), float(beta)
 ''',
-        # named steps: alpha, beta, message size, number of messages
-        "lab06-model-allreduce_time": '''def allreduce_time(n_bytes, p, link):
+        "lab06-model-allreduce_time": '''
+def allreduce_time(n_bytes, p, link):
+    """Seconds for a ring all-reduce of n_bytes per rank on p ranks over `link` (alpha-beta model)."""
     if p == 1:
         return 0.0
-    alpha = link.latency_s
-    beta = 1.0 / link.bandwidth_bytes_per_s
-    message = n_bytes / p
-    messages = 2 * (p - 1)
-    return float(messages * (alpha + message * beta))
+    alpha = float(link.latency_s)
+    beta = 1.0 / float(link.bandwidth_bytes_per_s)
+    return float(2 * (p - 1) * (alpha + float(n_bytes) / p * beta))
 ''',
-        # one variable per quantity, then the dict
-        "lab06-model-data_parallel_step": '''def data_parallel_step(n_params, tokens_per_gpu, p, device, link, grad_bytes_per_param=2, mfu=1.0):
-    flops = 6 * n_params * tokens_per_gpu
-    achieved = device.peak_fp16_ops_per_s * mfu
-    compute = flops / achieved
-    gradient_bytes = grad_bytes_per_param * n_params
-    comm = allreduce_time(gradient_bytes, p, link)
-    total = compute + comm
-    efficiency = compute / total
-    return {"compute_s": float(compute), "allreduce_s": float(comm), "step_s": float(total), "efficiency": float(efficiency)}
+        "lab06-model-data_parallel_step": '''
+def data_parallel_step(n_params, tokens_per_gpu, p, device, link, grad_bytes_per_param=2, mfu=1.0):
+    """Compute, all-reduce and total seconds of one data-parallel step on p devices, and the scaling efficiency.
+
+    Returns a dict of Python floats with keys "compute_s", "allreduce_s", "step_s", "efficiency".
+    """
+    compute_s = 6.0 * float(n_params) * float(tokens_per_gpu) / (float(device.peak_fp16_ops_per_s) * float(mfu))
+    allreduce_s = allreduce_time(float(grad_bytes_per_param) * float(n_params), p, link)
+    step_s = compute_s + allreduce_s
+    return {"compute_s": float(compute_s), "allreduce_s": float(allreduce_s), "step_s": float(step_s),
+            "efficiency": float(compute_s / step_s)}
 ''',
-        # a while loop over slices; gradients summed as NumPy arrays weighted by count / B
-        "lab06-accumulate-accumulate_gradients": '''def accumulate_gradients(model, loss_fn, x, y, micro_batch):
-    B = x.shape[0]
-    summed = None
-    loss_total = 0.0
-    i = 0
-    while i < B:
-        xb = x[i:i + micro_batch]
-        yb = y[i:i + micro_batch]
-        weight = xb.shape[0] / B
+        "lab06-accumulate-accumulate_gradients": '''
+def accumulate_gradients(model, loss_fn, x, y, micro_batch):
+    """The mean loss and its gradients over (x, y), computed micro_batch samples at a time.
+
+    Returns (loss, gradients): a Python float, and one tensor per model.trainable_variables, in their order.
+    """
+    variables = model.trainable_variables
+    total = len(x)
+    sum_loss = 0.0
+    sum_grads = [tf.zeros(v.shape, dtype=v.dtype) for v in variables]
+    for start in range(0, total, micro_batch):
+        xm, ym = x[start:start + micro_batch], y[start:start + micro_batch]
+        weight = len(xm) / total
         with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        if summed is None:
-            summed = [weight * g.numpy() for g in grads]
-        else:
-            for k in range(len(summed)):
-                summed[k] = summed[k] + weight * grads[k].numpy()
-        loss_total += weight * float(loss.numpy())
-        i += micro_batch
-    return float(loss_total), summed
+            loss = loss_fn(ym, model(xm, training=True))
+        grads = tape.gradient(loss, variables)
+        sum_loss += weight * float(loss)
+        sum_grads = [acc + tf.cast(weight, acc.dtype) * (tf.zeros_like(acc) if g is None else tf.convert_to_tensor(g))
+                     for acc, g in zip(sum_grads, grads)]
+    return float(sum_loss), list(sum_grads)
 ''',
-        # a while loop that reads the counter from the checkpoint each time
-        "lab06-fault-resume_training": '''def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
-    if manager.latest_checkpoint is not None:
-        checkpoint.restore(manager.latest_checkpoint)
+        "lab06-fault-resume_training": '''
+def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
+    """Restore the latest checkpoint, run the remaining steps up to total_steps, saving every save_every steps.
+
+    Returns the number of steps run by this call (a Python int). Exceptions from step_fn propagate.
+    """
+    latest = manager.latest_checkpoint
+    if latest is not None:
+        checkpoint.restore(latest)
+    first = int(checkpoint.step.numpy())
     ran = 0
-    while int(checkpoint.step) < total_steps:
-        step = int(checkpoint.step)
-        step_fn(step)
+    for step in range(first, total_steps):
+        step_fn(step)                       # an exception leaves checkpoint.step and the saves untouched
         checkpoint.step.assign_add(1)
         ran += 1
-        done = int(checkpoint.step)
+        done = step + 1
         if done % save_every == 0 or done == total_steps:
             manager.save(checkpoint_number=done)
     return ran
 ''',
     },
-    "library": {
-        # a nested dict table and a divisor per state
-        "lab06-memory-training_memory": '''BYTES = {
-    "fp32": {"weights": 4, "gradients": 4, "sgd": 4, "adam": 8},
-    "mixed": {"weights": 2, "gradients": 2, "sgd": 8, "adam": 12},
-}
-
-
+    "loops": {
+        "lab06-memory-training_memory": '''
 def training_memory(n_params, optimizer, precision, batch_size, activation_bytes_per_sample, zero_stage=0, n_gpus=1):
-    if precision not in BYTES:
-        raise ValueError(f"unknown precision {precision}")
-    if optimizer not in ("sgd", "adam"):
-        raise ValueError(f"unknown optimizer {optimizer}")
-    if zero_stage not in range(4):
-        raise ValueError(f"unknown ZeRO stage {zero_stage}")
-    table = BYTES[precision]
-    shard = lambda first_stage: n_gpus if zero_stage >= first_stage else 1
-    out = {
-        "weights": n_params * table["weights"] / shard(3),
-        "gradients": n_params * table["gradients"] / shard(2),
-        "optimizer": n_params * table[optimizer] / shard(1),
-        "activations": batch_size * activation_bytes_per_sample * 1.0,
+    """Bytes one GPU holds to train a model of `n_params` parameters: weights, gradients, optimizer state, activations.
+
+    optimizer: "sgd" (with momentum) or "adam"; precision: "fp32" or "mixed"; batch_size: the micro-batch per GPU;
+    zero_stage: 0-3, sharding optimizer state (>= 1), gradients (>= 2) and weights (3) over n_gpus.
+    Returns a dict of Python floats with keys "weights", "gradients", "optimizer", "activations", "total".
+    Raises ValueError for an unknown optimizer, precision or ZeRO stage.
+    """
+    # bytes per parameter: (weights, gradients) for each precision
+    per_param = {"fp32": (4, 4), "mixed": (2, 2)}
+    # optimizer state bytes per parameter, for each (precision, optimizer)
+    opt_bytes = {
+        ("fp32", "sgd"): 4,        # velocity
+        ("fp32", "adam"): 8,       # two moments
+        ("mixed", "sgd"): 4 + 4,   # fp32 master weights + velocity
+        ("mixed", "adam"): 4 + 8,  # fp32 master weights + two moments
     }
-    out["total"] = sum(out.values())
-    return {key: float(value) for key, value in out.items()}
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError(f"unknown optimizer {optimizer!r}: use 'sgd' or 'adam'")
+    if precision not in per_param:
+        raise ValueError(f"unknown precision {precision!r}: use 'fp32' or 'mixed'")
+    if zero_stage not in (0, 1, 2, 3):
+        raise ValueError(f"zero_stage must be 0, 1, 2 or 3, got {zero_stage!r}")
+
+    w_bytes, g_bytes = per_param[precision]
+    o_bytes = opt_bytes[(precision, optimizer)]
+
+    weights = float(n_params) * w_bytes
+    gradients = float(n_params) * g_bytes
+    opt_state = float(n_params) * o_bytes
+
+    # ZeRO: each GPU keeps only 1/n_gpus of the sharded states
+    if zero_stage >= 1:
+        opt_state = opt_state / n_gpus
+    if zero_stage >= 2:
+        gradients = gradients / n_gpus
+    if zero_stage >= 3:
+        weights = weights / n_gpus
+
+    activations = float(batch_size) * float(activation_bytes_per_sample)
+    total = weights + gradients + opt_state + activations
+    return {
+        "weights": float(weights),
+        "gradients": float(gradients),
+        "optimizer": float(opt_state),
+        "activations": float(activations),
+        "total": float(total),
+    }
 ''',
-        # one output array, chunk bounds from ceil division, slices of it sent and updated in place
-        "lab06-ring-ring_allreduce": '''import math
-
-
+        "lab06-ring-ring_allreduce": '''
 def ring_allreduce(rank, world_size, data, send, recv):
+    """Rank `rank`'s side of a ring all-reduce: reduce-scatter, then all-gather. Returns the sum over all ranks.
+
+    data: a 1-D float32 or float64 NumPy array of the same length n >= world_size on every rank (left unchanged).
+    send(array) sends to rank (rank + 1) % world_size; recv() returns the next array from rank (rank - 1) % world_size.
+    Sends exactly 2 * (world_size - 1) messages, one chunk each. Returns a 1-D NumPy array of shape (n,).
+    """
     p = world_size
-    out = np.array(data, copy=True)
-    size = math.ceil(len(out) / p)
-    bounds = [(min(i * size, len(out)), min((i + 1) * size, len(out))) for i in range(p)]
+    # my own copies of the p chunks, so that `data` stays as it was
+    chunks = []
+    for piece in np.array_split(data, p):
+        chunks.append(piece.copy())
 
-    def chunk(i):
-        lo, hi = bounds[i % p]
-        return out[lo:hi]
+    # 1. reduce-scatter
+    for s in range(p - 1):
+        send_idx = (rank - s) % p
+        recv_idx = (rank - s - 1) % p
+        send(chunks[send_idx])
+        incoming = recv()
+        chunks[recv_idx] = chunks[recv_idx] + incoming
 
+    # 2. all-gather
     for s in range(p - 1):
-        send(chunk(rank - s))
-        chunk(rank - s - 1)[:] += recv()
-    for s in range(p - 1):
-        send(chunk(rank + 1 - s))
-        chunk(rank - s)[:] = recv()
-    return out
+        send_idx = (rank + 1 - s) % p
+        recv_idx = (rank - s) % p
+        send(chunks[send_idx])
+        incoming = recv()
+        chunks[recv_idx] = np.array(incoming, dtype=data.dtype, copy=True)
+
+    return np.concatenate(chunks)
 ''',
-        # np.polyfit of degree 1, as the text names
-        "lab06-model-fit_alpha_beta": '''def fit_alpha_beta(sizes, times):
-    beta, alpha = np.polyfit(np.asarray(sizes, dtype=float), np.asarray(times, dtype=float), 1)
-    return float(alpha), float(beta)
+        "lab06-model-fit_alpha_beta": '''
+def fit_alpha_beta(sizes, times):
+    """Least-squares fit of times ~ alpha + beta * sizes. Returns (alpha, beta) as Python floats.
+
+    sizes, times: 1-D NumPy arrays or lists of floats of the same length, with at least two different sizes.
+    """
+    xs = [float(v) for v in sizes]
+    ys = [float(v) for v in times]
+    count = len(xs)
+    mean_x = sum(xs) / count
+    mean_y = sum(ys) / count
+    # slope = sum((x - mx)(y - my)) / sum((x - mx)^2), centred for numerical stability
+    top = 0.0
+    bottom = 0.0
+    for x, y in zip(xs, ys):
+        top += (x - mean_x) * (y - mean_y)
+        bottom += (x - mean_x) ** 2
+    beta = top / bottom
+    alpha = mean_y - beta * mean_x
+    return (float(alpha), float(beta))
 ''',
-        # the formula in one expression; 2(p - 1) = 0 covers one rank
-        "lab06-model-allreduce_time": '''def allreduce_time(n_bytes, p, link):
-    per_message = link.latency_s + (n_bytes / p) / link.bandwidth_bytes_per_s
-    return float((p - 1) * 2 * per_message)
+        "lab06-model-allreduce_time": '''
+def allreduce_time(n_bytes, p, link):
+    """Seconds for a ring all-reduce of n_bytes per rank on p ranks over `link` (alpha-beta model)."""
+    if p == 1:
+        return 0.0
+    alpha = link.latency_s
+    beta = 1.0 / link.bandwidth_bytes_per_s
+    n_messages = 2 * (p - 1)
+    message_bytes = n_bytes / p
+    return float(n_messages * (alpha + message_bytes * beta))
 ''',
-        # a dict built then completed, efficiency as 1 / (1 + comm / compute)
-        "lab06-model-data_parallel_step": '''def data_parallel_step(n_params, tokens_per_gpu, p, device, link, grad_bytes_per_param=2, mfu=1.0):
-    out = {"compute_s": 6.0 * n_params * tokens_per_gpu / device.peak_fp16_ops_per_s / mfu,
-           "allreduce_s": allreduce_time(n_params * grad_bytes_per_param, p, link)}
-    out["step_s"] = out["compute_s"] + out["allreduce_s"]
-    out["efficiency"] = 1.0 / (1.0 + out["allreduce_s"] / out["compute_s"])
-    return {k: float(v) for k, v in out.items()}
+        "lab06-model-data_parallel_step": '''
+def data_parallel_step(n_params, tokens_per_gpu, p, device, link, grad_bytes_per_param=2, mfu=1.0):
+    """Compute, all-reduce and total seconds of one data-parallel step on p devices, and the scaling efficiency.
+
+    Returns a dict of Python floats with keys "compute_s", "allreduce_s", "step_s", "efficiency".
+    """
+    flops = 6 * n_params * tokens_per_gpu
+    compute_s = flops / (device.peak_fp16_ops_per_s * mfu)
+    grad_bytes = grad_bytes_per_param * n_params
+    allreduce_s = allreduce_time(grad_bytes, p, link)
+    step_s = compute_s + allreduce_s
+    efficiency = compute_s / step_s
+    return {
+        "compute_s": float(compute_s),
+        "allreduce_s": float(allreduce_s),
+        "step_s": float(step_s),
+        "efficiency": float(efficiency),
+    }
 ''',
-        # tf.data batches the samples; sums of loss x count and gradient x count, divided by B at the end
-        "lab06-accumulate-accumulate_gradients": '''def accumulate_gradients(model, loss_fn, x, y, micro_batch):
-    total = tf.zeros([])
-    sums = [tf.zeros_like(v) for v in model.trainable_variables]
-    for xb, yb in tf.data.Dataset.from_tensor_slices((x, y)).batch(micro_batch):
-        count = tf.cast(tf.shape(xb)[0], tf.float32)
+        "lab06-accumulate-accumulate_gradients": '''
+def accumulate_gradients(model, loss_fn, x, y, micro_batch):
+    """The mean loss and its gradients over (x, y), computed micro_batch samples at a time.
+
+    Returns (loss, gradients): a Python float, and one tensor per model.trainable_variables, in their order.
+    """
+    total = len(x)
+    variables = model.trainable_variables
+    summed_grads = [None] * len(variables)
+    summed_loss = 0.0
+
+    start = 0
+    while start < total:
+        stop = min(start + micro_batch, total)
+        x_micro = x[start:stop]
+        y_micro = y[start:stop]
+        weight = (stop - start) / total          # m_i / B
+
         with tf.GradientTape() as tape:
-            loss = loss_fn(yb, model(xb, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        sums = [s + count * g for s, g in zip(sums, grads)]
-        total += count * loss
-    n = float(len(x))
-    return float(total / n), [s / n for s in sums]
+            loss = loss_fn(y_micro, model(x_micro, training=True))
+        grads = tape.gradient(loss, variables)
+
+        summed_loss += weight * float(loss)
+        for i in range(len(grads)):
+            part = weight * grads[i]
+            if summed_grads[i] is None:
+                summed_grads[i] = part
+            else:
+                summed_grads[i] = summed_grads[i] + part
+        start = stop
+
+    return float(summed_loss), list(summed_grads)
 ''',
-        # restore (None is a no-op), a for loop, and the checkpoint number taken from the step variable
-        "lab06-fault-resume_training": '''def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
-    status = checkpoint.restore(manager.latest_checkpoint)
+        "lab06-fault-resume_training": '''
+def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
+    """Restore the latest checkpoint, run the remaining steps up to total_steps, saving every save_every steps.
+
+    Returns the number of steps run by this call (a Python int). Exceptions from step_fn propagate.
+    """
+    latest = manager.latest_checkpoint
+    if latest is not None:
+        checkpoint.restore(latest)
+
     first = int(checkpoint.step.numpy())
+    ran = 0
     for step in range(first, total_steps):
-        step_fn(step)
-        checkpoint.step.assign(step + 1)
-        last = step == total_steps - 1
-        if last or (step + 1) % save_every == 0:
-            manager.save(checkpoint_number=checkpoint.step)
-    return len(range(first, total_steps))
+        step_fn(step)                      # an exception here propagates before anything is saved
+        checkpoint.step.assign_add(1)
+        ran += 1
+        done = step + 1
+        if done % save_every == 0 or done == total_steps:
+            manager.save(checkpoint_number=done)
+    return ran
 ''',
     },
 }

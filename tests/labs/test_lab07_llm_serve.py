@@ -151,285 +151,387 @@ FUNCTION_OF = {
 }
 
 
-# Two students who follow the released text, each in their own style (written from labs/lab07_llm_serve alone):
-# "plain" walks the steps with Python loops and lists (its cache prefills the prompt one token at a time);
-# "vectorized" preallocates NumPy arrays and uses NumPy calls (np.prod, np.ceil, np.maximum, np.rint ...).
+# Two students who solved the released notebook (labs/lab07_llm_serve) alone, without the solution, the hidden tests or
+# this file, each in their own style: "numpy" leans on NumPy; "loops" writes plain Python loops and lists.
 SPEC_FOLLOWING = {
-    "plain": {
-        # a list of key rows and value rows per layer; the prompt goes through the cache one token at a time
-        "lab07-cache-generate": '''def generate(weights, prompt, n, use_cache):
-    seq = []
-    for t in prompt:
-        seq.append(int(t))
-    result = []
-    if use_cache == False:
-        while len(result) < n:
-            logits = forward(weights, seq)
-            nxt = int(np.argmax(logits[len(seq) - 1]))
-            seq.append(nxt)
-            result.append(nxt)
-        return result
-    d = weights["tok_emb"].shape[1]
-    pos_table = positional(len(seq) + n, d)
-    keys = []
-    values = []
-    for _ in weights["layers"]:
-        keys.append([])
-        values.append([])
+    "numpy": {
+        "lab07-cache-generate": '''
+def generate(weights, prompt, n, use_cache):
+    """Greedy decoding of n new tokens after `prompt`, recomputing everything (use_cache=False) or with a KV cache.
 
-    def one_token(token, p):
-        x = weights["tok_emb"][token].reshape(1, d) + pos_table[p].reshape(1, d)
-        for i in range(len(weights["layers"])):
-            layer = weights["layers"][i]
+    weights: the model's dict of arrays; prompt: a non-empty list of ints or 1-D integer array;
+    n: int >= 1; use_cache: bool (True must not call forward). Returns a list of n Python ints.
+    """
+    seq = [int(tok) for tok in np.asarray(prompt).reshape(-1)]
+    n_prompt = len(seq)
+    out = []
+    if not use_cache:
+        for _ in range(n):
+            logits = forward(weights, np.array(seq))
+            nxt = int(np.argmax(logits[-1]))
+            out.append(nxt)
+            seq.append(nxt)
+        return out
+
+    d = weights["tok_emb"].shape[1]
+    n_heads = weights["n_heads"]
+    total = n_prompt + n
+    pos = positional(total, d)
+    layers = weights["layers"]
+    k_cache = [np.zeros((total, d)) for _ in layers]
+    v_cache = [np.zeros((total, d)) for _ in layers]
+    length = 0  # how many positions are cached so far
+
+    def run(tokens):
+        # Run the new tokens (at positions length .. length + m - 1) through the layers, extending the caches.
+        nonlocal length
+        tokens = np.asarray(tokens, dtype=np.int64)
+        m = len(tokens)
+        start, end = length, length + m
+        x = weights["tok_emb"][tokens] + pos[start:end]
+        for i, layer in enumerate(layers):
             h = layer_norm(x, layer["ln1_g"], layer["ln1_b"])
-            keys[i].append((h @ layer["wk"])[0])
-            values[i].append((h @ layer["wv"])[0])
-            a = attend(h @ layer["wq"], np.array(keys[i]), np.array(values[i]), weights["n_heads"])
+            k_cache[i][start:end] = h @ layer["wk"]
+            v_cache[i][start:end] = h @ layer["wv"]
+            a = attend(h @ layer["wq"], k_cache[i][:end], v_cache[i][:end], n_heads)
             x = x + a @ layer["wo"]
             x = x + mlp(layer, layer_norm(x, layer["ln2_g"], layer["ln2_b"]))
-        out = layer_norm(x, weights["lnf_g"], weights["lnf_b"]) @ weights["w_out"] + weights["b_out"]
-        return out[0]
+        length = end
+        logits = layer_norm(x[-1:], weights["lnf_g"], weights["lnf_b"]) @ weights["w_out"] + weights["b_out"]
+        return int(np.argmax(logits[-1]))
 
-    logits = None
-    for p in range(len(seq)):
-        logits = one_token(seq[p], p)
-    for k in range(n):
-        nxt = int(np.argmax(logits))
-        result.append(nxt)
-        seq.append(nxt)
-        if k + 1 < n:
-            logits = one_token(nxt, len(seq) - 1)
-    return result
+    nxt = run(seq)
+    out.append(nxt)
+    while len(out) < n:
+        nxt = run([nxt])
+        out.append(nxt)
+    return out
 ''',
-        # the product written out, factor by factor
-        "lab07-memory-kv_bytes_per_token": '''def kv_bytes_per_token(shape, dtype_bytes=2):
-    per_layer = 2 * shape.n_kv_heads * shape.head_dim * dtype_bytes   # a key and a value per KV head
-    return int(per_layer * shape.n_layers)
+        "lab07-memory-kv_bytes_per_token": '''
+def kv_bytes_per_token(shape, dtype_bytes=2):
+    """Bytes of KV cache per token: keys and values, every layer, every KV head. Returns a Python int."""
+    return int(2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * dtype_bytes)
 ''',
-        # integer ceiling by negated floor division, the literal steps
-        "lab07-memory-max_concurrent": '''def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, block_tokens=16):
-    weights_size = shape.n_params * weight_bytes
-    left = device.dram_bytes - weights_size
-    if left <= 0:
+        "lab07-memory-max_concurrent": '''
+def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, block_tokens=16):
+    """How many conversations of `context_tokens` tokens fit in device.dram_bytes beside the weights. A Python int >= 0."""
+    budget = device.dram_bytes - shape.n_params * weight_bytes
+    if budget < 0:
         return 0
-    blocks = -(-context_tokens // block_tokens)
-    one_token = 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * kv_bytes
-    one_conversation = blocks * block_tokens * one_token
-    count = 0
-    count = int(left // one_conversation)
-    return count
+    blocks = math.ceil(context_tokens / block_tokens)
+    per_conversation = blocks * block_tokens * kv_bytes_per_token(shape, kv_bytes)
+    return max(0, int(budget // per_conversation))
 ''',
-        # two times compared with an if
-        "lab07-roofline-decode_tokens_per_s": '''def decode_tokens_per_s(device, shape, batch=1, context_tokens=0, weight_bytes=2, kv_bytes=2):
-    kv_token = kv_bytes_per_token(shape, kv_bytes)
-    total_bytes = shape.n_params * weight_bytes + batch * context_tokens * kv_token
-    per_sequence_ops = 2 * shape.n_params + 4 * shape.n_layers * shape.n_heads * shape.head_dim * context_tokens
-    total_ops = per_sequence_ops * batch
-    compute_time = total_ops / device.peak_fp16_ops_per_s
-    memory_time = total_bytes / device.memory_bandwidth_bytes_per_s
-    if compute_time > memory_time:
-        step_time = compute_time
-    else:
-        step_time = memory_time
-    return float(batch) / step_time
+        "lab07-roofline-decode_tokens_per_s": '''
+def decode_tokens_per_s(device, shape, batch=1, context_tokens=0, weight_bytes=2, kv_bytes=2):
+    """Roofline upper bound on decode tokens/s for `batch` sequences of `context_tokens` tokens. A Python float."""
+    bytes_read = shape.n_params * weight_bytes + batch * context_tokens * kv_bytes_per_token(shape, kv_bytes)
+    ops_per_seq = 2 * shape.n_params + 4 * shape.n_layers * shape.n_heads * shape.head_dim * context_tokens
+    ops = batch * ops_per_seq
+    step = max(ops / device.peak_fp16_ops_per_s, bytes_read / device.memory_bandwidth_bytes_per_s)
+    return float(batch / step)
 ''',
-        # Python lists for the queue (pop(0)) and for running requests; results built with loops
-        "lab07-batching-simulate": '''def simulate(trace, policy, batch_limit, step_cost):
-    if policy != "static" and policy != "continuous":
-        raise ValueError("unknown policy " + str(policy))
+        "lab07-batching-simulate": '''
+def simulate(trace, policy, batch_limit, step_cost):
+    """Simulate serving `trace` step by step with static or continuous batching.
+
+    Returns {"ttft": ..., "tpot": ..., "finish_s": ...}, float64 arrays of shape (n,) in the trace's order.
+    Raises ValueError for an unknown policy.
+    """
+    if policy not in ("static", "continuous"):
+        raise ValueError(f"policy must be 'static' or 'continuous', got {policy!r}")
+    arrival = np.asarray(trace.arrival_s, dtype=np.float64)
+    prompts = np.asarray(trace.prompt_tokens)
+    outputs = np.asarray(trace.output_tokens)
+    n = len(arrival)
+    first = np.full(n, np.nan)
+    finish = np.full(n, np.nan)
+    emitted = np.zeros(n, dtype=np.int64)
+
+    t = 0.0
+    nxt = 0                 # next request not yet queued
+    queue = deque()
+    running = []            # unfinished requests that are running
+    members = []            # static: the current batch, finished members included
+    done = 0
+    while done < n:
+        # 1. queue the arrivals
+        while nxt < n and arrival[nxt] <= t:
+            queue.append(nxt)
+            nxt += 1
+        # 2. idle: jump to the next arrival
+        if not running and not queue:
+            t = float(arrival[nxt])
+            continue
+        # 3. admit
+        admitted = []
+        if policy == "continuous":
+            while len(running) < batch_limit and queue:
+                admitted.append(queue.popleft())
+                running.append(admitted[-1])
+            batch_size = len(running)
+        else:
+            if not running:
+                members = []
+                while len(members) < batch_limit and queue:
+                    admitted.append(queue.popleft())
+                    members.append(admitted[-1])
+                running = list(members)
+            batch_size = len(members)
+        # 4. step
+        prefill = int(sum(int(prompts[i]) for i in admitted))
+        t += step_cost(batch_size, prefill)
+        # 5. emit
+        still = []
+        for i in running:
+            emitted[i] += 1
+            if emitted[i] == 1:
+                first[i] = t
+            if emitted[i] >= outputs[i]:
+                finish[i] = t
+                done += 1
+            else:
+                still.append(i)
+        running = still
+
+    ttft = first - arrival
+    tpot = (finish - first) / (outputs.astype(np.float64) - 1)
+    return {"ttft": ttft.astype(np.float64), "tpot": tpot.astype(np.float64), "finish_s": finish.astype(np.float64)}
+''',
+        "lab07-quantize-quantize_weights": '''
+def quantize_weights(weights):
+    """INT8 symmetric per-column quantization of every 2-D array in `weights`: each becomes (q int8, scale float32 (cols,)).
+
+    Returns a new dict of the same layout; the input is not modified.
+    """
+    def quantize(value):
+        if not (isinstance(value, np.ndarray) and value.ndim == 2):
+            return value
+        w = value.astype(np.float64)
+        absmax = np.abs(w).max(axis=0)
+        scale = np.where(absmax > 0, absmax / 127, 1.0).astype(np.float32)
+        q = np.clip(np.round(w / scale.astype(np.float64)), -127, 127).astype(np.int8)
+        return (q, scale)
+
+    out = {key: quantize(value) for key, value in weights.items() if key != "layers"}
+    out["layers"] = [{key: quantize(value) for key, value in layer.items()} for layer in weights["layers"]]
+    return out
+''',
+    },
+    "loops": {
+        "lab07-cache-generate": '''
+def generate(weights, prompt, n, use_cache):
+    """Greedy decoding of n new tokens after `prompt`, recomputing everything (use_cache=False) or with a KV cache.
+
+    weights: the model's dict of arrays; prompt: a non-empty list of ints or 1-D integer array;
+    n: int >= 1; use_cache: bool (True must not call forward). Returns a list of n Python ints.
+    """
+    tokens = [int(tok) for tok in prompt]
+    new_tokens = []
+
+    if not use_cache:
+        for step in range(n):
+            logits = forward(weights, tokens)
+            next_token = int(np.argmax(logits[-1]))
+            new_tokens.append(next_token)
+            tokens.append(next_token)
+        return new_tokens
+
+    n_heads = weights["n_heads"]
+    d = weights["tok_emb"].shape[1]
+    pos_table = positional(len(tokens) + n, d)   # one row per position we may need
+
+    def final_logits(x_last):
+        # logits of the next token from the last position's hidden vector
+        h = layer_norm(x_last, weights["lnf_g"], weights["lnf_b"])
+        return h @ weights["w_out"] + weights["b_out"]
+
+    # Prefill: the whole prompt once, keeping each layer's keys and values
+    key_cache = []
+    value_cache = []
+    x = weights["tok_emb"][np.array(tokens)] + pos_table[:len(tokens)]
+    for layer in weights["layers"]:
+        h = layer_norm(x, layer["ln1_g"], layer["ln1_b"])
+        q = h @ layer["wq"]
+        k = h @ layer["wk"]
+        v = h @ layer["wv"]
+        key_cache.append(k)
+        value_cache.append(v)
+        x = x + attend(q, k, v, n_heads) @ layer["wo"]
+        x = x + mlp(layer, layer_norm(x, layer["ln2_g"], layer["ln2_b"]))
+    next_token = int(np.argmax(final_logits(x[-1:])[-1]))
+    new_tokens.append(next_token)
+
+    # Decode: one new token at a time, at its own position
+    position = len(tokens)
+    while len(new_tokens) < n:
+        x = weights["tok_emb"][[next_token]] + pos_table[position:position + 1]    # shape (1, d)
+        for i, layer in enumerate(weights["layers"]):
+            h = layer_norm(x, layer["ln1_g"], layer["ln1_b"])
+            q = h @ layer["wq"]
+            k = h @ layer["wk"]
+            v = h @ layer["wv"]
+            key_cache[i] = np.concatenate([key_cache[i], k], axis=0)
+            value_cache[i] = np.concatenate([value_cache[i], v], axis=0)
+            x = x + attend(q, key_cache[i], value_cache[i], n_heads) @ layer["wo"]
+            x = x + mlp(layer, layer_norm(x, layer["ln2_g"], layer["ln2_b"]))
+        next_token = int(np.argmax(final_logits(x)[-1]))
+        new_tokens.append(next_token)
+        position += 1
+    return new_tokens
+''',
+        "lab07-memory-kv_bytes_per_token": '''
+def kv_bytes_per_token(shape, dtype_bytes=2):
+    """Bytes of KV cache per token: keys and values, every layer, every KV head. Returns a Python int."""
+    numbers_per_layer = 2 * shape.n_kv_heads * shape.head_dim     # one key and one value per KV head
+    total = shape.n_layers * numbers_per_layer * dtype_bytes
+    return int(round(total))
+''',
+        "lab07-memory-max_concurrent": '''
+def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, block_tokens=16):
+    """How many conversations of `context_tokens` tokens fit in device.dram_bytes beside the weights. A Python int >= 0."""
+    weights_size = shape.n_params * weight_bytes
+    budget = device.dram_bytes - weights_size
+    if budget < 0:
+        return 0
+    blocks = math.ceil(context_tokens / block_tokens)
+    per_conversation = blocks * block_tokens * kv_bytes_per_token(shape, kv_bytes)
+    return int(budget // per_conversation)
+''',
+        "lab07-roofline-decode_tokens_per_s": '''
+def decode_tokens_per_s(device, shape, batch=1, context_tokens=0, weight_bytes=2, kv_bytes=2):
+    """Roofline upper bound on decode tokens/s for `batch` sequences of `context_tokens` tokens. A Python float."""
+    bytes_read = shape.n_params * weight_bytes + batch * context_tokens * kv_bytes_per_token(shape, kv_bytes)
+    ops_per_sequence = 2 * shape.n_params + 4 * shape.n_layers * shape.n_heads * shape.head_dim * context_tokens
+    ops = batch * ops_per_sequence
+    compute_time = ops / device.peak_fp16_ops_per_s
+    memory_time = bytes_read / device.memory_bandwidth_bytes_per_s
+    step_time = max(compute_time, memory_time)
+    return float(batch / step_time)
+''',
+        "lab07-batching-simulate": '''
+def simulate(trace, policy, batch_limit, step_cost):
+    """Simulate serving `trace` step by step with static or continuous batching.
+
+    Returns {"ttft": ..., "tpot": ..., "finish_s": ...}, float64 arrays of shape (n,) in the trace's order.
+    Raises ValueError for an unknown policy.
+    """
+    if policy not in ("static", "continuous"):
+        raise ValueError(f"unknown policy {policy!r}: use 'static' or 'continuous'")
+
     arrivals = [float(a) for a in trace.arrival_s]
     prompts = [int(p) for p in trace.prompt_tokens]
     outputs = [int(o) for o in trace.output_tokens]
     n = len(arrivals)
-    first_time = [None] * n
-    end_time = [None] * n
-    count = [0] * n
-    queue = []
-    running = []
-    batch = []
-    clock = 0.0
-    next_req = 0
-    finished = 0
-    while finished < n:
-        while next_req < n and arrivals[next_req] <= clock:
-            queue.append(next_req)
-            next_req += 1
-        if len(running) == 0 and len(queue) == 0:
-            clock = arrivals[next_req]
+
+    emitted = [0] * n
+    first_time = [0.0] * n
+    finish_time = [0.0] * n
+
+    t = 0.0
+    next_arrival = 0          # index of the next request not queued yet
+    waiting = deque()
+    running = []              # requests running and not finished
+    batch_members = []        # static only: the current batch, finished members included
+    n_finished = 0
+
+    while n_finished < n:
+        # 1. queue everything that has arrived
+        while next_arrival < n and arrivals[next_arrival] <= t:
+            waiting.append(next_arrival)
+            next_arrival += 1
+
+        # 2. idle: jump to the next arrival
+        if len(running) == 0 and len(waiting) == 0:
+            t = arrivals[next_arrival]
             continue
-        joined = []
+
+        # 3. admit
+        admitted = []
         if policy == "continuous":
-            while len(queue) > 0 and len(running) < batch_limit:
-                r = queue.pop(0)
-                running.append(r)
-                joined.append(r)
-            size = len(running)
+            while len(running) < batch_limit and len(waiting) > 0:
+                i = waiting.popleft()
+                running.append(i)
+                admitted.append(i)
+            batch_size = len(running)
         else:
             if len(running) == 0:
-                batch = []
-                while len(queue) > 0 and len(batch) < batch_limit:
-                    r = queue.pop(0)
-                    batch.append(r)
-                    joined.append(r)
-                running = list(batch)
-            size = len(batch)
-        prefill = 0
-        for r in joined:
-            prefill += prompts[r]
-        clock = clock + step_cost(size, prefill)
-        for r in list(running):
-            count[r] += 1
-            if count[r] == 1:
-                first_time[r] = clock
-            if count[r] == outputs[r]:
-                end_time[r] = clock
-                running.remove(r)
-                finished += 1
-    ttft = [first_time[i] - arrivals[i] for i in range(n)]
-    tpot = [(end_time[i] - first_time[i]) / (outputs[i] - 1) for i in range(n)]
-    return {"ttft": np.array(ttft, dtype=np.float64), "tpot": np.array(tpot, dtype=np.float64),
-            "finish_s": np.array(end_time, dtype=np.float64)}
+                batch_members = []
+                while len(batch_members) < batch_limit and len(waiting) > 0:
+                    i = waiting.popleft()
+                    batch_members.append(i)
+                    running.append(i)
+                    admitted.append(i)
+            batch_size = len(batch_members)
+
+        prefill_tokens = 0
+        for i in admitted:
+            prefill_tokens += prompts[i]
+
+        # 4. step
+        t += step_cost(batch_size, prefill_tokens)
+
+        # 5. emit one token for every running request
+        still_running = []
+        for i in running:
+            emitted[i] += 1
+            if emitted[i] == 1:
+                first_time[i] = t
+            if emitted[i] >= outputs[i]:
+                finish_time[i] = t
+                n_finished += 1
+            else:
+                still_running.append(i)
+        running = still_running
+
+    ttft = []
+    tpot = []
+    for i in range(n):
+        ttft.append(first_time[i] - arrivals[i])
+        tpot.append((finish_time[i] - first_time[i]) / (outputs[i] - 1))
+    return {"ttft": np.array(ttft, dtype=np.float64),
+            "tpot": np.array(tpot, dtype=np.float64),
+            "finish_s": np.array(finish_time, dtype=np.float64)}
 ''',
-        # column by column in a loop, new dicts built key by key
-        "lab07-quantize-quantize_weights": '''def quantize_matrix(w):
-    rows, cols = w.shape
-    q = np.zeros((rows, cols), dtype=np.int8)
-    scale = np.zeros(cols, dtype=np.float32)
-    for j in range(cols):
-        biggest = np.max(np.abs(w[:, j]))
-        s = biggest / 127 if biggest > 0 else 1.0
-        scale[j] = s
-        q[:, j] = np.clip(np.round(w[:, j] / scale[j]), -127, 127).astype(np.int8)
-    return (q, scale)
-
-
+        "lab07-quantize-quantize_weights": '''
 def quantize_weights(weights):
-    new = {}
-    for key in weights:
+    """INT8 symmetric per-column quantization of every 2-D array in `weights`: each becomes (q int8, scale float32 (cols,)).
+
+    Returns a new dict of the same layout; the input is not modified.
+    """
+    def quantize_matrix(w):
+        rows, cols = w.shape
+        q = np.zeros((rows, cols), dtype=np.int8)
+        scales = np.zeros(cols, dtype=np.float32)
+        for j in range(cols):
+            column = w[:, j]
+            largest = 0.0
+            for value in column:
+                if abs(value) > largest:
+                    largest = abs(float(value))
+            scale = largest / 127 if largest > 0 else 1.0
+            scales[j] = scale
+            q[:, j] = np.clip(np.round(column / scale), -127, 127).astype(np.int8)
+        return (q, scales)
+
+    def convert(value):
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            return quantize_matrix(value)
+        return value
+
+    new_weights = {}
+    for key, value in weights.items():
         if key == "layers":
             new_layers = []
-            for layer in weights["layers"]:
+            for layer in value:
                 new_layer = {}
-                for name in layer:
-                    value = layer[name]
-                    if isinstance(value, np.ndarray) and len(value.shape) == 2:
-                        new_layer[name] = quantize_matrix(value)
-                    else:
-                        new_layer[name] = value
+                for name, array in layer.items():
+                    new_layer[name] = convert(array)
                 new_layers.append(new_layer)
-            new["layers"] = new_layers
-        elif isinstance(weights[key], np.ndarray) and len(weights[key].shape) == 2:
-            new[key] = quantize_matrix(weights[key])
+            new_weights["layers"] = new_layers
         else:
-            new[key] = weights[key]
-    return new
-''',
-    },
-    "vectorized": {
-        # preallocated key/value arrays per layer, filled by slices; the prompt prefilled as one block
-        "lab07-cache-generate": '''def generate(weights, prompt, n, use_cache):
-    prompt = np.asarray(prompt, dtype=np.int64)
-    total = prompt.size + n
-    if not use_cache:
-        seq = prompt.copy()
-        for _ in range(n):
-            seq = np.append(seq, np.argmax(forward(weights, seq)[-1]))
-        return [int(t) for t in seq[prompt.size:]]
-    d = weights["tok_emb"].shape[1]
-    P = positional(total, d)
-    K = np.zeros((len(weights["layers"]), total, d))
-    V = np.zeros_like(K)
-    out = np.zeros(total, dtype=np.int64)
-    out[:prompt.size] = prompt
-    filled = 0
-    for step in range(n):
-        lo, hi = (0, prompt.size) if step == 0 else (filled, filled + 1)
-        x = weights["tok_emb"][out[lo:hi]] + P[lo:hi]
-        for li, layer in enumerate(weights["layers"]):
-            h = layer_norm(x, layer["ln1_g"], layer["ln1_b"])
-            K[li, lo:hi] = h @ layer["wk"]
-            V[li, lo:hi] = h @ layer["wv"]
-            x = x + attend(h @ layer["wq"], K[li, :hi], V[li, :hi], weights["n_heads"]) @ layer["wo"]
-            x = x + mlp(layer, layer_norm(x, layer["ln2_g"], layer["ln2_b"]))
-        filled = hi
-        logits = layer_norm(x[-1:], weights["lnf_g"], weights["lnf_b"]) @ weights["w_out"] + weights["b_out"]
-        out[hi] = np.argmax(logits[0])
-    return out[prompt.size:].tolist()
-''',
-        # np.prod of the factors
-        "lab07-memory-kv_bytes_per_token": '''def kv_bytes_per_token(shape, dtype_bytes=2):
-    return int(np.prod([2, shape.n_layers, shape.n_kv_heads, shape.head_dim, dtype_bytes]))
-''',
-        # np.ceil and np.floor, max(.., 0) instead of an if
-        "lab07-memory-max_concurrent": '''def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, block_tokens=16):
-    budget = max(device.dram_bytes - shape.n_params * weight_bytes, 0)
-    tokens_held = np.ceil(context_tokens / block_tokens) * block_tokens
-    return int(np.floor(budget / (tokens_held * kv_bytes_per_token(shape, kv_bytes))))
-''',
-        # np.maximum of the two times
-        "lab07-roofline-decode_tokens_per_s": '''def decode_tokens_per_s(device, shape, batch=1, context_tokens=0, weight_bytes=2, kv_bytes=2):
-    moved = shape.n_params * weight_bytes + batch * context_tokens * 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * kv_bytes
-    work = batch * (2 * shape.n_params + 4 * shape.n_layers * shape.n_heads * shape.head_dim * context_tokens)
-    seconds = np.maximum(work / device.peak_fp16_ops_per_s, moved / device.memory_bandwidth_bytes_per_s)
-    return float(batch / seconds)
-''',
-        # NumPy state arrays: a boolean mask of running requests, emitted counts; collections.deque as the queue
-        "lab07-batching-simulate": '''def simulate(trace, policy, batch_limit, step_cost):
-    if policy not in {"static", "continuous"}:
-        raise ValueError(f"policy {policy!r}")
-    arr = np.asarray(trace.arrival_s, dtype=np.float64)
-    ptok = np.asarray(trace.prompt_tokens, dtype=np.int64)
-    otok = np.asarray(trace.output_tokens, dtype=np.int64)
-    n = arr.size
-    active = np.zeros(n, dtype=bool)
-    emitted = np.zeros(n, dtype=np.int64)
-    t_first = np.full(n, np.nan)
-    t_end = np.full(n, np.nan)
-    waiting = deque()
-    queued = 0
-    batch_size_static = 0
-    t = 0.0
-    while np.isnan(t_end).any():
-        k = int(np.searchsorted(arr, t, side="right"))
-        waiting.extend(range(queued, k))
-        queued = max(queued, k)
-        if not active.any() and not waiting:
-            t = float(arr[queued])
-            continue
-        new = []
-        if policy == "continuous":
-            free = batch_limit - int(active.sum())
-            while waiting and len(new) < free:
-                new.append(waiting.popleft())
-        elif not active.any():
-            while waiting and len(new) < batch_limit:
-                new.append(waiting.popleft())
-            batch_size_static = len(new)
-        active[new] = True
-        size = int(active.sum()) if policy == "continuous" else batch_size_static
-        t += step_cost(size, int(ptok[new].sum()))
-        emitted[active] += 1
-        t_first[active & (emitted == 1)] = t
-        ending = active & (emitted == otok)
-        t_end[ending] = t
-        active[ending] = False
-    return {"ttft": t_first - arr, "tpot": (t_end - t_first) / (otok - 1), "finish_s": t_end}
-''',
-        # a recursive walk over dicts and lists; np.rint and broadcasting
-        "lab07-quantize-quantize_weights": '''def quantize_weights(weights):
-    def walk(v):
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [walk(x) for x in v]
-        if isinstance(v, np.ndarray) and v.ndim == 2:
-            amax = np.max(np.abs(v), axis=0)
-            scale = (amax / 127).astype(np.float32)
-            scale[amax == 0] = 1.0
-            q = np.rint(v / scale[None, :]).clip(-127, 127).astype(np.int8)
-            return q, scale
-        return v
-    return walk(weights)
+            new_weights[key] = convert(value)
+    return new_weights
 ''',
     },
 }
