@@ -192,9 +192,10 @@ def _refusal(graph: _Graph) -> str | None:
     """What TFLM writes to stderr when it refuses this model at prepare time, or None if it accepts it."""
     for number, (name, inputs, _) in enumerate(graph.ops):
         types = [graph.tensor(t).Type() for t in inputs if t >= 0]
-        if name == "FULLY_CONNECTED" and len(types) > 1 and types[0] == _FLOAT32 and types[1] == _INT8:
+        hybrid = name in _WEIGHTED and types[:2] == [_FLOAT32, _INT8]     # float activations, int8 weights
+        if hybrid and name == "FULLY_CONNECTED":
             why = "Input type: FLOAT32 with filter type: INT8 not supported."
-        elif name in _WEIGHTED and len(types) > 1 and types[0] == _FLOAT32 and types[1] == _INT8:
+        elif hybrid:
             why = "Hybrid models are not supported on TFLite Micro."
         elif name == "DEQUANTIZE" and types and types[0] == _FLOAT16:
             why = "input->type == kTfLiteInt8 || input->type == kTfLiteInt16 || input->type == kTfLiteUInt8 was not true."
