@@ -143,20 +143,20 @@ def test_the_shipped_fingerprints_hold_no_solution_text_and_are_current():
 
 def test_no_prompt_and_no_course_file_holds_solution_code():
     """The LLM is never told the answer, not even as words to avoid, and course/ ships none of it."""
+    answers = answer_lines(Course(REPO))
+    secret = {squeezed(line) for line in answers}
+    secret |= {squeezed(line.split(" = ", 1)[1]) for line in answers
+               if " = " in line and len(line.split(" = ", 1)[1]) >= 30 and "(" in line.split(" = ", 1)[1]}
+    # ^ what a line computes, without the name it is assigned to
+    texts = [path.read_text(encoding="utf-8") for path in (REPO / "course").rglob("*") if path.suffix in (".toml", ".md", ".py")]
+    error = ErrorInfo("ValueError", "bad", ("check_record",), "x = 1")
     for lab in known_labs():
         content = load_lab(lab)
-        secret = {squeezed(line) for line in answer_lines(Course(REPO))}
-        secret |= {squeezed(line.split(" = ", 1)[1]) for line in answer_lines(Course(REPO))
-                   if " = " in line and len(line.split(" = ", 1)[1]) >= 30 and "(" in line.split(" = ", 1)[1]}
-        # ^ what a line computes, without the name it is assigned to
-        error = ErrorInfo("ValueError", "bad", ("check_record",), "x = 1")
-        texts = [json.dumps(ask_messages(content, "why?", [], tuple(w for e in content.exercises.values() for w in e.avoid)))]
+        texts.append(json.dumps(ask_messages(content, "why?", [], tuple(w for e in content.exercises.values() for w in e.avoid))))
         for exercise in content.exercises.values():
             texts += [json.dumps(hint_messages(content, exercise, level, "", None)) for level in range(4)]
             texts.append(json.dumps(explain_messages(content, error, exercise)))
             assert all(re.fullmatch(r"[\w. ]+", word) for word in exercise.avoid), exercise.avoid
-        for path in (REPO / "course").rglob("*"):
-            if path.suffix in (".toml", ".md", ".py"):
-                texts.append(path.read_text(encoding="utf-8"))
-        found = [line for line in secret for text in texts if line in squeezed(text).replace("\\n", "")]
-        assert not found, sorted(set(found))
+    read = [squeezed(text).replace("\\n", "") for text in texts]
+    found = {line for line in secret for text in read if line in text}
+    assert not found, sorted(found)
