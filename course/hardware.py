@@ -207,7 +207,8 @@ def _load(part: int, path: Path | None = None) -> dict:
     return _parse(Path(path).read_text(encoding="utf-8"), origin=str(path))[part]
 
 
-def _lookup(part: int, kind: str, key: str):
+def _lookup(part: int, kind: str, key: str) -> Any:
+    """Entry ``key`` of part ``part`` of the course's file; an unknown key names the known ones and how to add it."""
     entries = _default_data()[part]
     try:
         return entries[key]
