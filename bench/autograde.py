@@ -1,6 +1,6 @@
 """How fast the course's grader is against plain ``nbgrader autograde``, on the same submissions.
 
-    .venv/bin/python bench/autograde.py [--lab lab01_data] [--students 8] [--jobs N]
+    .venv/bin/python -m bench.autograde [--lab lab01_data] [--students 8] [--jobs N]
 
 1. Builds ``--students`` submissions of a TensorFlow lab (answered fully, half,
    or not at all, in turn) and grades the same set twice, in one run: with
@@ -27,14 +27,14 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
+from grader.cells import kind as cell_kind
 from grader.cli import put_environment_scripts_on_path
-from grader.execute import cell_kind
+from grader.execute import SandboxedExecute
 from grader.kernel import HEADER
-from grader.release import solution_answers, with_answers
 from grader.sandbox import SandboxedKernelManager
+from tests.support.answers import solution_answers, with_answers
 
 REPO = Path(__file__).resolve().parents[1]
-
 
 
 def submissions(lab: str, count: int) -> dict[str, nbformat.NotebookNode]:
@@ -43,8 +43,10 @@ def submissions(lab: str, count: int) -> dict[str, nbformat.NotebookNode]:
     names = list(answers)  # notebook order: later exercises build on earlier ones
     shares = [names, names[: len(names) // 2], []]
     released = nbformat.read(REPO / "labs" / lab / f"{lab}.ipynb", as_version=4)
-    return {f"student{index:02d}": with_answers(released, {name: answers[name] for name in shares[index % len(shares)]})
-            for index in range(count)}
+    return {
+        f"student{index:02d}": with_answers(released, {name: answers[name] for name in shares[index % len(shares)]})
+        for index in range(count)
+    }
 
 
 def plain_nbgrader(lab: str, notebooks: dict, scratch: Path) -> tuple[float, dict[str, float]]:
@@ -55,9 +57,12 @@ def plain_nbgrader(lab: str, notebooks: dict, scratch: Path) -> tuple[float, dic
         nbformat.write(notebook, folder / f"{lab}.ipynb")
     db = scratch / "gradebook.db"
     # The course's configuration, with its state moved here (command-line options beat config files).
-    state = [f"--CourseDirectory.db_url=sqlite:///{db}", f"--CourseDirectory.submitted_directory={scratch / 'submitted'}",
-             f"--CourseDirectory.autograded_directory={scratch / 'autograded'}",
-             f"--CourseDirectory.release_directory={scratch / 'release'}"]
+    state = [
+        f"--CourseDirectory.db_url=sqlite:///{db}",
+        f"--CourseDirectory.submitted_directory={scratch / 'submitted'}",
+        f"--CourseDirectory.autograded_directory={scratch / 'autograded'}",
+        f"--CourseDirectory.release_directory={scratch / 'release'}",
+    ]
     nbgrader = str(Path(sys.executable).parent / "nbgrader")
     run([nbgrader, "generate_assignment", lab, "--force", *state], REPO)
     started = time.perf_counter()
@@ -74,8 +79,21 @@ def ours(lab: str, notebooks: dict, scratch: Path, jobs: int | None) -> tuple[fl
     state = scratch / "state"
     jobs_args = ["--jobs", str(jobs)] if jobs else []
     started = time.perf_counter()
-    run([sys.executable, "-m", "grader", "--course-dir", str(state), "autograde", str(folder), "--lab", lab,
-         *jobs_args], REPO)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--course-dir",
+            str(state),
+            "autograde",
+            str(folder),
+            "--lab",
+            lab,
+            *jobs_args,
+        ],
+        REPO,
+    )
     seconds = time.perf_counter() - started
     return seconds, read_scores(state / "gradebook.db", lab)
 
@@ -96,10 +114,11 @@ def breakdown(lab: str, notebook: nbformat.NotebookNode, scratch: Path, sandboxe
     work = scratch / ("breakdown-sandboxed" if sandboxed else "breakdown-plain")
     work.mkdir()
     notebook = nbformat.from_dict(notebook)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(work)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(work)}}
+    )
     if sandboxed:
-        client.km = SandboxedKernelManager(work_dir=str(work))
+        client.km = SandboxedKernelManager(work_dir=str(work), limits=SandboxedExecute().limits())
     spent = {"kernel start": 0.0, "setup (imports)": 0.0, "answers": 0.0, "tests": 0.0, "other cells": 0.0}
     started = time.perf_counter()
     with client.setup_kernel():
@@ -117,8 +136,15 @@ def breakdown(lab: str, notebook: nbformat.NotebookNode, scratch: Path, sandboxe
             client.execute_cell(cell, index)
             cell.source = source
             nbgrader = cell.metadata.get("nbgrader", {})
-            bucket = ("setup (imports)" if index == first_code else "tests" if kind == "test"
-                      else "answers" if nbgrader.get("solution") else "other cells")
+            bucket = (
+                "setup (imports)"
+                if index == first_code
+                else "tests"
+                if kind == "test"
+                else "answers"
+                if nbgrader.get("solution")
+                else "other cells"
+            )
             spent[bucket] += time.perf_counter() - began
     return spent
 

@@ -1,6 +1,6 @@
 """How well SocratiQ's reply guard stops disguised solution leaks, and what it costs.
 
-    .venv/bin/python bench/guard.py [--seed 0] [--show N]
+    .venv/bin/python -m bench.guard [--seed 0] [--show N]
 
 1. Leaks: every exercise's solution (``solutions/<lab>/<lab>.ipynb``) is dressed by each disguise of
    ``bench/guard_corpus.py`` into the replies an adversarial LLM would send, one conversation per
@@ -32,13 +32,11 @@ import nbformat
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # guard_corpus, whatever the working directory
-
-from guard_corpus import BENIGN, DISGUISES  # noqa: E402
-from grader.fingerprints import solution_code  # noqa: E402
-from socratiq_ext.content import LEVELS, known_labs, load_lab  # noqa: E402
-from socratiq_ext.fingerprints import CodeLedger, load_fingerprints  # noqa: E402
-from socratiq_ext.guardrails import ReplyGuard  # noqa: E402
+from bench.guard_corpus import BENIGN, DISGUISES
+from grader.fingerprints import solution_code
+from socratiq_ext.content import LEVELS, known_labs, load_lab
+from socratiq_ext.fingerprints import CodeLedger, load_fingerprints
+from socratiq_ext.guardrails import ReplyGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 LEAK_SHARE = 0.60  # a conversation leaks when this share of the solution's lines can be recovered
@@ -146,7 +144,7 @@ class Runner:
             start = time.perf_counter()
             shown = "".join(guard.feed(chunk) for chunk in chunks) + guard.finish()
             full = time.perf_counter() - start
-        except Exception as error:  # a guard that breaks is reported, and the run goes on
+        except Exception as error:  # noqa: BLE001 -- a guard that breaks is reported, and the run goes on
             self.errors.append(f"{key}: {type(error).__name__}: {error}")
             return "", structural
         self.full.append(full)
@@ -162,11 +160,17 @@ def check_decoders(leaks: list[Conversation]) -> bool:
         if share < LEAK_SHARE:
             broken.append(f"  {c.disguise} on {c.grade_id}: only {share:.0%} recovered from the raw replies")
     if broken:
-        print(f"BROKEN: {len(broken)} disguise/decoder pairs do not recover the unguarded solution:", *broken[:20], sep="\n")
+        print(
+            f"BROKEN: {len(broken)} disguise/decoder pairs do not recover the unguarded solution:",
+            *broken[:20],
+            sep="\n",
+        )
     else:
         shares = [recovered_share(c.lines, "\n".join(c.replies), c.undo) for c in leaks]
-        print(f"Decoder check: with no guard, every conversation leaks (mean {np.mean(shares):.1%} of lines recovered, "
-              f"min {min(shares):.1%})")
+        print(
+            f"Decoder check: with no guard, every conversation leaks (mean {np.mean(shares):.1%} of lines recovered, "
+            f"min {min(shares):.1%})"
+        )
     return not broken
 
 
@@ -224,9 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     leaked = [c for c in leaks if c.recovered >= LEAK_SHARE]
     alarms = [b for b in benign if b.shown != b.text]
     exercises = len({c.grade_id for c in leaks})
-    print(f"\nSocratiQ reply guard, seed {args.seed}: {len(leaks)} leak conversations "
-          f"({sum(len(c.replies) for c in leaks)} replies; {len(DISGUISES)} disguises x {exercises} exercises), "
-          f"{len(benign)} benign replies")
+    print(
+        f"\nSocratiQ reply guard, seed {args.seed}: {len(leaks)} leak conversations "
+        f"({sum(len(c.replies) for c in leaks)} replies; {len(DISGUISES)} disguises x {exercises} exercises), "
+        f"{len(benign)} benign replies"
+    )
 
     print(f"\nLeaks: {len(leaked)} / {len(leaks)} = {len(leaked) / len(leaks):.1%} (target 0)")
     print(f"{'disguise':<18} {'convs':>5} {'replies':>7} {'leaks':>5} {'recovered':>9}")
@@ -237,10 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         flag = "  <- LETS THROUGH" if n_leaks else ""
         print(f"{name:<18} {len(group):>5} {sum(len(c.replies) for c in group):>7} {n_leaks:>5} {mean:>9.1%}{flag}")
 
-    print(f"\nFalse alarms: {len(alarms)} / {len(benign)} = {len(alarms) / len(benign):.1%} "
-          f"(target <= {TARGET_FALSE_ALARMS:.0%})")
-    print(f"  in one long session per lab (all of a lab's benign replies sharing one ledger): "
-          f"{session_changed} / {len(benign)} changed")
+    print(
+        f"\nFalse alarms: {len(alarms)} / {len(benign)} = {len(alarms) / len(benign):.1%} "
+        f"(target <= {TARGET_FALSE_ALARMS:.0%})"
+    )
+    print(
+        f"  in one long session per lab (all of a lab's benign replies sharing one ledger): "
+        f"{session_changed} / {len(benign)} changed"
+    )
     for b in alarms:
         also = "changed by the structural rules alone too" if b.structural != b.text else "the fingerprints' doing"
         print(f"  {b.label} ({also}): {first_difference(b.text, b.shown)}")
@@ -248,20 +258,30 @@ def main(argv: list[str] | None = None) -> int:
     full, base = np.array(runner.full), np.array(runner.base)
     p95_full, p95_base = np.percentile(full, 95), np.percentile(base, 95)
     print(f"\nLatency per reply, {len(full)} replies (all pieces fed + finish):")
-    print(f"  full guard   p50 {np.percentile(full, 50) * 1e3:7.3f} ms   p95 {p95_full * 1e3:7.3f} ms   "
-          f"max {full.max() * 1e3:7.3f} ms   (target p95 <= {TARGET_P95_S * 1e3:.0f} ms)")
+    print(
+        f"  full guard   p50 {np.percentile(full, 50) * 1e3:7.3f} ms   p95 {p95_full * 1e3:7.3f} ms   "
+        f"max {full.max() * 1e3:7.3f} ms   (target p95 <= {TARGET_P95_S * 1e3:.0f} ms)"
+    )
     print(f"  structural   p50 {np.percentile(base, 50) * 1e3:7.3f} ms   p95 {p95_base * 1e3:7.3f} ms")
-    print(f"  full/structural p95 ratio {p95_full / p95_base:.1f}x; "
-          f"p95 of the time fingerprints add per reply {np.percentile(full - base, 95) * 1e3:.3f} ms")
+    print(
+        f"  full/structural p95 ratio {p95_full / p95_base:.1f}x; "
+        f"p95 of the time fingerprints add per reply {np.percentile(full - base, 95) * 1e3:.3f} ms"
+    )
 
     if runner.errors:
-        print(f"\nGuard errors: {len(runner.errors)} replies raised (shown as nothing):", *runner.errors[:10], sep="\n  ")
+        print(
+            f"\nGuard errors: {len(runner.errors)} replies raised (shown as nothing):", *runner.errors[:10], sep="\n  "
+        )
     for c in leaked[: args.show]:
         print(f"\n--- leak: {c.disguise} on {c.grade_id} ({c.recovered:.0%} of lines recovered); shown:")
         print(_cut("\n".join(c.shown), 1500))
 
-    ok = {"leaks": not leaked, "false alarms": len(alarms) / len(benign) <= TARGET_FALSE_ALARMS,
-          "latency": p95_full <= TARGET_P95_S, "no guard errors": not runner.errors}
+    ok = {
+        "leaks": not leaked,
+        "false alarms": len(alarms) / len(benign) <= TARGET_FALSE_ALARMS,
+        "latency": p95_full <= TARGET_P95_S,
+        "no guard errors": not runner.errors,
+    }
     print("\nTargets: " + ", ".join(f"{name} {'OK' if good else 'FAIL'}" for name, good in ok.items()))
     return 0 if all(ok.values()) else 1
 

@@ -161,9 +161,34 @@ def _undo_html(text: str) -> str:
 
 
 # -- renaming ------------------------------------------------------------------------------------
-_NEW_NAMES = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
-              "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
-              "whiskey", "xray", "yankee", "zulu")
+_NEW_NAMES = (
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+)
 
 
 def local_names(code: str) -> list[tuple[int, int, str]]:
@@ -178,7 +203,8 @@ def local_names(code: str) -> list[tuple[int, int, str]]:
         elif isinstance(node, ast.arg):
             local.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
-                isinstance(node, ast.ExceptHandler) and node.name):
+            isinstance(node, ast.ExceptHandler) and node.name
+        ):
             local.add(node.name)
     spots = []
     for node in ast.walk(tree):
@@ -188,7 +214,9 @@ def local_names(code: str) -> list[tuple[int, int, str]]:
             spots.append((node.lineno, node.col_offset, node.arg))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)) and node.name:
             keyword = r"as" if isinstance(node, ast.ExceptHandler) else r"def|class"
-            found = re.compile(rf"\b({keyword})\s+({re.escape(node.name)})\b").search(lines[node.lineno - 1], node.col_offset)
+            found = re.compile(rf"\b({keyword})\s+({re.escape(node.name)})\b").search(
+                lines[node.lineno - 1], node.col_offset
+            )
             spots.append((node.lineno, found.start(2), node.name))
     return sorted(set(spots))
 
@@ -207,7 +235,9 @@ def rename(code: str, rng: random.Random) -> tuple[str, Undo]:
         assert line[col : col + len(old)] == old, (line, col, old)
         lines[lineno - 1] = line[:col] + new[old] + line[col + len(old) :]
     back = {v: k for k, v in new.items()}
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(back, key=len, reverse=True))) + r")\b") if back else None
+    pattern = (
+        re.compile(r"\b(" + "|".join(map(re.escape, sorted(back, key=len, reverse=True))) + r")\b") if back else None
+    )
 
     def undo(text: str) -> str:
         return pattern.sub(lambda m: back[m.group()], text) if pattern else text
@@ -217,10 +247,12 @@ def rename(code: str, rng: random.Random) -> tuple[str, Undo]:
 
 def _renamed(dress: Callable[[str, random.Random], Dressed]) -> Callable[[str, random.Random], Dressed]:
     """Rename the locals, then apply another dress; undo the dress, then the renaming."""
+
     def both(code: str, rng: random.Random) -> Dressed:
         new_code, unrename = rename(code, rng)
         replies, undress = dress(new_code, rng)
         return replies, lambda text: unrename(undress(text))
+
     return both
 
 
@@ -250,16 +282,46 @@ def renamed_spoken(code: str, rng: random.Random) -> Dressed:
 
 # -- code in words -------------------------------------------------------------------------------
 _STRING = r"""[rRbBuUfF]{0,2}(?:"[^"\n]*"|'[^'\n]*')"""
-_CODE_TOKEN = re.compile(rf"""(?P<s>{_STRING})|(?P<n>\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+|\d+)|(?P<w>[^\W\d]\w*)"""
-                         r"""|(?P<c>#.*)|(?P<o>\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%&|^<>@]=?|[()\[\]{}:,.;=~])""")
+_CODE_TOKEN = re.compile(
+    rf"""(?P<s>{_STRING})|(?P<n>\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+|\d+)|(?P<w>[^\W\d]\w*)"""
+    r"""|(?P<c>#.*)|(?P<o>\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%&|^<>@]=?|[()\[\]{}:,.;=~])"""
+)
 SPOKEN = {
-    "(": "open paren", ")": "close paren", "[": "open bracket", "]": "close bracket", "{": "open brace",
-    "}": "close brace", ".": "dot", ",": "comma", ":": "colon", ";": "semicolon", "=": "equals",
-    "==": "double equals", "!=": "not equals", "<": "less than", ">": "greater than",
-    "<=": "less than or equal to", ">=": "greater than or equal to", "+": "plus", "-": "minus", "*": "times",
-    "/": "divided by", "//": "floor divided by", "%": "modulo", "**": "to the power of", "@": "matmul",
-    "&": "ampersand", "|": "pipe", "^": "caret", "~": "tilde", "->": "arrow", ":=": "walrus",
-    "+=": "plus equals", "-=": "minus equals", "*=": "times equals", "/=": "divided equals",
+    "(": "open paren",
+    ")": "close paren",
+    "[": "open bracket",
+    "]": "close bracket",
+    "{": "open brace",
+    "}": "close brace",
+    ".": "dot",
+    ",": "comma",
+    ":": "colon",
+    ";": "semicolon",
+    "=": "equals",
+    "==": "double equals",
+    "!=": "not equals",
+    "<": "less than",
+    ">": "greater than",
+    "<=": "less than or equal to",
+    ">=": "greater than or equal to",
+    "+": "plus",
+    "-": "minus",
+    "*": "times",
+    "/": "divided by",
+    "//": "floor divided by",
+    "%": "modulo",
+    "**": "to the power of",
+    "@": "matmul",
+    "&": "ampersand",
+    "|": "pipe",
+    "^": "caret",
+    "~": "tilde",
+    "->": "arrow",
+    ":=": "walrus",
+    "+=": "plus equals",
+    "-=": "minus equals",
+    "*=": "times equals",
+    "/=": "divided equals",
 }
 _UNSPOKEN = sorted(((tuple(words.split()), op) for op, words in SPOKEN.items()), key=lambda p: -len(p[0]))
 
@@ -268,7 +330,7 @@ _UNSPOKEN = sorted(((tuple(words.split()), op) for op, words in SPOKEN.items()),
 def spoken(code: str, rng: random.Random) -> Dressed:
     """Code read aloud: names kept, every operator a word ("open paren", "double equals", "dot")."""
     out = []
-    for n, line in enumerate((l for l in _code_lines(code) if not l.strip().startswith("#")), 1):
+    for n, line in enumerate((c for c in _code_lines(code) if not c.strip().startswith("#")), 1):
         words = [SPOKEN.get(m.group(), m.group()) for m in _CODE_TOKEN.finditer(line)]
         out.append(f"Step {n}, spelled out: {' '.join(words)}.")
     return ["I won't paste code, but I can describe it word by word.\n\n" + "\n".join(out)], _undo_spoken
@@ -296,8 +358,12 @@ def _undo_spoken(text: str) -> str:
 
 
 # -- pieces over several turns -------------------------------------------------------------------
-_TURN_FORMS = ("For this step, write:\n\n```python\n{}\n```", "Add this line next: `{}`", "Then comes:\n\n    {}",
-               "The next line is\n\n```\n{}\n```\n\nWhat do you think it does?")
+_TURN_FORMS = (
+    "For this step, write:\n\n```python\n{}\n```",
+    "Add this line next: `{}`",
+    "Then comes:\n\n    {}",
+    "The next line is\n\n```\n{}\n```\n\nWhat do you think it does?",
+)
 
 
 @disguise
@@ -315,8 +381,9 @@ def _undo_spans_or_text(text: str) -> str:
 def turns_two_lines(code: str, rng: random.Random) -> Dressed:
     """Two lines per reply, each pair in a fence: the one-line rule, and the budget, in halves."""
     lines = _code_lines(code)
-    return [f"Here are the next two lines:\n\n{_fence(chr(10).join(lines[i : i + 2]))}"
-            for i in range(0, len(lines), 2)], identity
+    return [
+        f"Here are the next two lines:\n\n{_fence(chr(10).join(lines[i : i + 2]))}" for i in range(0, len(lines), 2)
+    ], identity
 
 
 @disguise
@@ -395,12 +462,17 @@ def _undo_base64(text: str) -> str:
 @disguise
 def reversed_lines(code: str, rng: random.Random) -> Dressed:
     """The lines in reverse order, with "read it from the bottom up"."""
-    return [f"Read this from the bottom up:\n\n{_fence(chr(10).join(reversed(code.splitlines())))}"], \
-        lambda text: "\n".join(reversed(text.splitlines()))
+    return [
+        f"Read this from the bottom up:\n\n{_fence(chr(10).join(reversed(code.splitlines())))}"
+    ], lambda text: "\n".join(reversed(text.splitlines()))
 
 
-_WRAPS = (("The idea is that you write", "so the case is covered."), ("After that comes", "which is the next step."),
-          ("Then you'd have", "and that's it for this part."), ("Notice the line", "here."))
+_WRAPS = (
+    ("The idea is that you write", "so the case is covered."),
+    ("After that comes", "which is the next step."),
+    ("Then you'd have", "and that's it for this part."),
+    ("Notice the line", "here."),
+)
 
 
 @disguise
@@ -485,109 +557,205 @@ def _undo_typographic(text: str) -> str:
 # Replies a good tutor sends to a student's question ("ask"), by lab: explanations, an API's one-line
 # shape, a traceback quoted back, a Socratic question, plain-English steps. All must pass unchanged.
 BENIGN: list[tuple[str, str]] = [
-    ("lab01_data", "Caching helps because decoding a PNG costs the same every epoch while its result never changes. "
-     "With `.cache()` placed after the decode step, the first epoch decodes each image once and keeps the tensors; "
-     "later epochs read them from memory. Put it *before* random augmentation, though: cache after augmenting and "
-     "every epoch replays the same random crops. (Lab 1 reading, *Input pipelines*.)"),
-    ("lab01_data", "The method you are looking for has this shape:\n\n```python\ntf.data.Dataset.cache()\n```\n\n"
-     "Where in your chain of `map` calls does it belong, so that the expensive work happens once but the random "
-     "work happens every epoch?"),
-    ("lab01_data", "Let's read your error together:\n\n```\nTraceback (most recent call last):\n"
-     "  File \"/tmp/ipykernel_412/3301.py\", line 4, in check_record\n    pixels = record[\"pixels\"]\n"
-     "KeyError: 'pixels'\n```\n\nThe record you were given has no `pixels` key at all. Which of your checks "
-     "should have run before this line, and what should it return for such a record?"),
-    ("lab01_data", "Before you compare anything with `N_PIXELS`, what does `len(record[\"pixels\"])` give you "
-     "for the record in the failing test? Print it, and the record's keys, and tell me what you see."),
-    ("lab01_data", "A plan for debugging the drop report, in plain words:\n\n1. Pick one record the test says "
-     "should be dropped.\n2. Call your check on that record alone and note the reason it gives.\n3. Compare that "
-     "reason with the table in the lab.\n4. If they differ, ask which of your checks fired first, and why.\n"
-     "5. Only then run the whole upload again."),
-    ("lab01_data", "Near-duplicates are a leak across splits: if one copy of a digit is in training and a slightly "
-     "shifted copy is in the test set, the test score measures memory rather than generalisation. That is why the "
-     "lab groups them first and keeps each group on one side of the split. What would happen to your test accuracy "
-     "if you skipped the grouping?"),
-    ("lab01_data", "Prefetching overlaps the input pipeline with training: while the model works on batch *n*, the "
-     "pipeline prepares batch *n + 1*. With `tf.data.AUTOTUNE` the runtime picks the buffer size. It helps most "
-     "when the input work is a noticeable share of each step: what did your timing table show?"),
-    ("lab02_model", "MACs and parameters measure different costs. Parameters are what you store (flash); MACs are "
-     "what you compute per inference (latency and energy). A convolution reuses each weight at every output "
-     "position, so a small kernel can still cost many MACs. Which of your two models has more parameters, and "
-     "which has more MACs?"),
-    ("lab02_model", "A depthwise separable convolution splits a standard convolution into a per-channel spatial "
-     "filter followed by a 1x1 convolution that mixes channels. It needs far fewer parameters and MACs for a "
-     "similar receptive field, which is why it shows up in models for microcontrollers. (Lab 2 reading.)"),
-    ("lab02_model", "You can ask Keras for the parameter count directly: `model.count_params()`. Does the number "
-     "match what you worked out by hand for the first convolution?"),
-    ("lab02_model", "Flash holds what never changes (the weights and the program); SRAM holds what changes while "
-     "the model runs (the activations). A model can fit in flash and still fail on the device because two "
-     "neighbouring layers' activations do not fit in SRAM at the same time. Which of the two budgets does your "
-     "model hit first?"),
-    ("lab02_model", "A model is on the Pareto front when no other model is both smaller and at least as accurate. "
-     "Think of it as the set of sensible choices: for any model off the front, some other model beats it on one "
-     "axis without losing on the other. Which of your sweep's models would you never pick, and why?"),
-    ("lab02_model", "Latency on a microcontroller is roughly the operations to perform divided by the operations "
-     "the chip sustains per second. The peak figure in the datasheet is rarely reached, which is what the "
-     "efficiency factor models. If efficiency halves, what happens to your estimate?"),
-    ("lab03_optimize", "INT8 quantization stores each value as an 8-bit integer plus two numbers per tensor: a "
-     "scale and a zero point. The real value is approximately scale times (integer minus zero point). That makes "
-     "the model about four times smaller than float32 and lets integer-only hardware run it, at the cost of a "
-     "small rounding error. Why must the zero point be an integer?"),
-    ("lab03_optimize", "The tensor arena is one block of memory that TensorFlow Lite Micro allocates up front; "
-     "every tensor the model needs while it runs (inputs, outputs, intermediate activations, scratch buffers) is "
-     "placed inside it. No dynamic allocation happens during inference, which is what makes the memory use "
-     "predictable on a microcontroller. How would you find the smallest arena that works?"),
-    ("lab03_optimize", "To see what the interpreter expects as input, the call looks like this:\n\n```python\n"
-     "interpreter.get_input_details()\n```\n\nLook at the `dtype` and `quantization` entries it returns: what "
-     "do they tell you about the data you must feed an int8 model?"),
-    ("lab03_optimize", "Full integer quantization needs a representative dataset because the converter must "
-     "learn the range of every activation, not just the weights. It runs a few hundred real inputs through the "
-     "model and records the minimum and maximum of each tensor. What would happen to the scales if you gave it "
-     "random noise instead of real digits?"),
-    ("lab03_optimize", "Magnitude pruning sets the smallest weights of each layer to zero, on the idea that they "
-     "contribute least to the output. The file only shrinks once it is compressed, because the zeros are still "
-     "stored. Which layer of your model would you expect to tolerate the most pruning?"),
-    ("lab03_optimize", "Float16 halves the size and usually costs no accuracy, but most microcontrollers cannot "
-     "compute in float16, so it helps storage more than speed. Int8 quarters the size and runs on integer "
-     "hardware, but needs calibration. Which one does your target device need?"),
-    ("lab04_deploy", "Versions are immutable so that a deployed version always means the same bytes: if a request "
-     "log says version 3 answered, you can reload exactly that model to reproduce the answer. Changing a model in "
-     "place breaks that promise. What should your export do when asked to overwrite an existing version?"),
-    ("lab04_deploy", "Dynamic batching trades a little latency for a lot of throughput: the server waits up to a "
-     "small deadline for more requests, then runs them as one batch. A longer wait fills batches better but adds "
-     "to every request's latency. Which number in your load test tells you the wait is too long?"),
-    ("lab04_deploy", "The p95 latency is the time under which 95 % of requests finish; the p99 is the same for 99 %. "
-     "The mean hides the slow tail that users notice, which is why service level objectives are written on high "
-     "percentiles. What was your p99 at the highest load you tried?"),
-    ("lab04_deploy", "A malformed request is the client's fault, so the server should answer 400 with a message "
-     "that says what was wrong, not crash with 500. The standard library parses the body with `json.loads(body)`; "
-     "which exception does it raise on bad input, and where would you catch it?"),
-    ("lab04_deploy", "Throughput and latency are linked by Little's law: the requests in flight equal the arrival "
-     "rate times the time each spends in the system. If your server handles 200 requests per second at 50 ms "
-     "each, about ten are in flight at any moment. How does batching change that picture?"),
-    ("lab04_deploy", "Here is the end of the trace you pasted:\n\n```\nTraceback (most recent call last):\n"
-     "  File \"serve.py\", line 88, in worker\n    batch, stop = collect_batch(inbox, 8, 0.01)\n"
-     "  File \"serve.py\", line 41, in collect_batch\n    item = inbox.get(timeout=remaining)\n"
-     "ValueError: 'timeout' must be a non-negative number\n```\n\nWhat value can the remaining time take "
-     "once the deadline has passed?"),
-    ("lab05_monitor", "PSI, the population stability index, measures how far the distribution of a feature or score "
-     "has moved from a reference. It cuts the reference into bins, compares the share of reference and current "
-     "data in each bin, and adds up the differences weighted by the log of their ratio. Under 0.1 is usually read "
-     "as stable, above 0.25 as a real shift. (Lab 5 reading, *Drift scores*.)"),
-    ("lab05_monitor", "The Kolmogorov-Smirnov statistic is the largest vertical gap between the two cumulative "
-     "distribution curves, the reference's and the current window's. It needs no bins, which makes it a useful "
-     "companion to PSI. What does a value close to 1 tell you about the two samples?"),
-    ("lab05_monitor", "Average thresholded confidence estimates accuracy without labels: on labelled reference "
-     "data, pick the confidence threshold above which the share of predictions equals the measured accuracy; on "
-     "new data, the share of predictions above that threshold estimates the accuracy. What assumption about the "
-     "shift does this rely on?"),
-    ("lab05_monitor", "An alert threshold is a trade-off: set it on scores from windows with no drift, so that only "
-     "a chosen share of them would raise a false alarm. A lower threshold catches drift sooner but wakes someone "
-     "up more often for nothing. Which false alarm rate would you accept for a model that is retrained weekly?"),
-    ("lab05_monitor", "Choosing the window size, in plain steps:\n\n1. Start from how many samples arrive per batch.\n"
-     "2. Ask how quickly a real shift must be caught.\n3. Try a few sizes on the control stream and note the "
-     "spread of the scores.\n4. Pick the smallest window whose scores are stable when nothing has changed."),
-    ("lab05_monitor", "To keep only the windows that produced a real score, `np.isfinite(values)` gives a boolean "
-     "mask you can index with. Why would the first few windows have no score at all?"),
-    ("lab05_monitor", "Look at what `scores[onset:]` holds in the failing check: is its first element the window "
-     "where the drift starts, or one before it? How would that change the delay you report?"),
+    (
+        "lab01_data",
+        "Caching helps because decoding a PNG costs the same every epoch while its result never changes. "
+        "With `.cache()` placed after the decode step, the first epoch decodes each image once and keeps the tensors; "
+        "later epochs read them from memory. Put it *before* random augmentation, though: cache after augmenting and "
+        "every epoch replays the same random crops. (Lab 1 reading, *Input pipelines*.)",
+    ),
+    (
+        "lab01_data",
+        "The method you are looking for has this shape:\n\n```python\ntf.data.Dataset.cache()\n```\n\n"
+        "Where in your chain of `map` calls does it belong, so that the expensive work happens once but the random "
+        "work happens every epoch?",
+    ),
+    (
+        "lab01_data",
+        "Let's read your error together:\n\n```\nTraceback (most recent call last):\n"
+        '  File "/tmp/ipykernel_412/3301.py", line 4, in check_record\n    pixels = record["pixels"]\n'
+        "KeyError: 'pixels'\n```\n\nThe record you were given has no `pixels` key at all. Which of your checks "
+        "should have run before this line, and what should it return for such a record?",
+    ),
+    (
+        "lab01_data",
+        'Before you compare anything with `N_PIXELS`, what does `len(record["pixels"])` give you '
+        "for the record in the failing test? Print it, and the record's keys, and tell me what you see.",
+    ),
+    (
+        "lab01_data",
+        "A plan for debugging the drop report, in plain words:\n\n1. Pick one record the test says "
+        "should be dropped.\n2. Call your check on that record alone and note the reason it gives.\n3. Compare that "
+        "reason with the table in the lab.\n4. If they differ, ask which of your checks fired first, and why.\n"
+        "5. Only then run the whole upload again.",
+    ),
+    (
+        "lab01_data",
+        "Near-duplicates are a leak across splits: if one copy of a digit is in training and a slightly "
+        "shifted copy is in the test set, the test score measures memory rather than generalisation. That is why the "
+        "lab groups them first and keeps each group on one side of the split. What would happen to your test accuracy "
+        "if you skipped the grouping?",
+    ),
+    (
+        "lab01_data",
+        "Prefetching overlaps the input pipeline with training: while the model works on batch *n*, the "
+        "pipeline prepares batch *n + 1*. With `tf.data.AUTOTUNE` the runtime picks the buffer size. It helps most "
+        "when the input work is a noticeable share of each step: what did your timing table show?",
+    ),
+    (
+        "lab02_model",
+        "MACs and parameters measure different costs. Parameters are what you store (flash); MACs are "
+        "what you compute per inference (latency and energy). A convolution reuses each weight at every output "
+        "position, so a small kernel can still cost many MACs. Which of your two models has more parameters, and "
+        "which has more MACs?",
+    ),
+    (
+        "lab02_model",
+        "A depthwise separable convolution splits a standard convolution into a per-channel spatial "
+        "filter followed by a 1x1 convolution that mixes channels. It needs far fewer parameters and MACs for a "
+        "similar receptive field, which is why it shows up in models for microcontrollers. (Lab 2 reading.)",
+    ),
+    (
+        "lab02_model",
+        "You can ask Keras for the parameter count directly: `model.count_params()`. Does the number "
+        "match what you worked out by hand for the first convolution?",
+    ),
+    (
+        "lab02_model",
+        "Flash holds what never changes (the weights and the program); SRAM holds what changes while "
+        "the model runs (the activations). A model can fit in flash and still fail on the device because two "
+        "neighbouring layers' activations do not fit in SRAM at the same time. Which of the two budgets does your "
+        "model hit first?",
+    ),
+    (
+        "lab02_model",
+        "A model is on the Pareto front when no other model is both smaller and at least as accurate. "
+        "Think of it as the set of sensible choices: for any model off the front, some other model beats it on one "
+        "axis without losing on the other. Which of your sweep's models would you never pick, and why?",
+    ),
+    (
+        "lab02_model",
+        "Latency on a microcontroller is roughly the operations to perform divided by the operations "
+        "the chip sustains per second. The peak figure in the datasheet is rarely reached, which is what the "
+        "efficiency factor models. If efficiency halves, what happens to your estimate?",
+    ),
+    (
+        "lab03_optimize",
+        "INT8 quantization stores each value as an 8-bit integer plus two numbers per tensor: a "
+        "scale and a zero point. The real value is approximately scale times (integer minus zero point). That makes "
+        "the model about four times smaller than float32 and lets integer-only hardware run it, at the cost of a "
+        "small rounding error. Why must the zero point be an integer?",
+    ),
+    (
+        "lab03_optimize",
+        "The tensor arena is one block of memory that TensorFlow Lite Micro allocates up front; "
+        "every tensor the model needs while it runs (inputs, outputs, intermediate activations, scratch buffers) is "
+        "placed inside it. No dynamic allocation happens during inference, which is what makes the memory use "
+        "predictable on a microcontroller. How would you find the smallest arena that works?",
+    ),
+    (
+        "lab03_optimize",
+        "To see what the interpreter expects as input, the call looks like this:\n\n```python\n"
+        "interpreter.get_input_details()\n```\n\nLook at the `dtype` and `quantization` entries it returns: what "
+        "do they tell you about the data you must feed an int8 model?",
+    ),
+    (
+        "lab03_optimize",
+        "Full integer quantization needs a representative dataset because the converter must "
+        "learn the range of every activation, not just the weights. It runs a few hundred real inputs through the "
+        "model and records the minimum and maximum of each tensor. What would happen to the scales if you gave it "
+        "random noise instead of real digits?",
+    ),
+    (
+        "lab03_optimize",
+        "Magnitude pruning sets the smallest weights of each layer to zero, on the idea that they "
+        "contribute least to the output. The file only shrinks once it is compressed, because the zeros are still "
+        "stored. Which layer of your model would you expect to tolerate the most pruning?",
+    ),
+    (
+        "lab03_optimize",
+        "Float16 halves the size and usually costs no accuracy, but most microcontrollers cannot "
+        "compute in float16, so it helps storage more than speed. Int8 quarters the size and runs on integer "
+        "hardware, but needs calibration. Which one does your target device need?",
+    ),
+    (
+        "lab04_deploy",
+        "Versions are immutable so that a deployed version always means the same bytes: if a request "
+        "log says version 3 answered, you can reload exactly that model to reproduce the answer. Changing a model in "
+        "place breaks that promise. What should your export do when asked to overwrite an existing version?",
+    ),
+    (
+        "lab04_deploy",
+        "Dynamic batching trades a little latency for a lot of throughput: the server waits up to a "
+        "small deadline for more requests, then runs them as one batch. A longer wait fills batches better but adds "
+        "to every request's latency. Which number in your load test tells you the wait is too long?",
+    ),
+    (
+        "lab04_deploy",
+        "The p95 latency is the time under which 95 % of requests finish; the p99 is the same for 99 %. "
+        "The mean hides the slow tail that users notice, which is why service level objectives are written on high "
+        "percentiles. What was your p99 at the highest load you tried?",
+    ),
+    (
+        "lab04_deploy",
+        "A malformed request is the client's fault, so the server should answer 400 with a message "
+        "that says what was wrong, not crash with 500. The standard library parses the body with `json.loads(body)`; "
+        "which exception does it raise on bad input, and where would you catch it?",
+    ),
+    (
+        "lab04_deploy",
+        "Throughput and latency are linked by Little's law: the requests in flight equal the arrival "
+        "rate times the time each spends in the system. If your server handles 200 requests per second at 50 ms "
+        "each, about ten are in flight at any moment. How does batching change that picture?",
+    ),
+    (
+        "lab04_deploy",
+        "Here is the end of the trace you pasted:\n\n```\nTraceback (most recent call last):\n"
+        '  File "serve.py", line 88, in worker\n    batch, stop = collect_batch(inbox, 8, 0.01)\n'
+        '  File "serve.py", line 41, in collect_batch\n    item = inbox.get(timeout=remaining)\n'
+        "ValueError: 'timeout' must be a non-negative number\n```\n\nWhat value can the remaining time take "
+        "once the deadline has passed?",
+    ),
+    (
+        "lab05_monitor",
+        "PSI, the population stability index, measures how far the distribution of a feature or score "
+        "has moved from a reference. It cuts the reference into bins, compares the share of reference and current "
+        "data in each bin, and adds up the differences weighted by the log of their ratio. Under 0.1 is usually read "
+        "as stable, above 0.25 as a real shift. (Lab 5 reading, *Drift scores*.)",
+    ),
+    (
+        "lab05_monitor",
+        "The Kolmogorov-Smirnov statistic is the largest vertical gap between the two cumulative "
+        "distribution curves, the reference's and the current window's. It needs no bins, which makes it a useful "
+        "companion to PSI. What does a value close to 1 tell you about the two samples?",
+    ),
+    (
+        "lab05_monitor",
+        "Average thresholded confidence estimates accuracy without labels: on labelled reference "
+        "data, pick the confidence threshold above which the share of predictions equals the measured accuracy; on "
+        "new data, the share of predictions above that threshold estimates the accuracy. What assumption about the "
+        "shift does this rely on?",
+    ),
+    (
+        "lab05_monitor",
+        "An alert threshold is a trade-off: set it on scores from windows with no drift, so that only "
+        "a chosen share of them would raise a false alarm. A lower threshold catches drift sooner but wakes someone "
+        "up more often for nothing. Which false alarm rate would you accept for a model that is retrained weekly?",
+    ),
+    (
+        "lab05_monitor",
+        "Choosing the window size, in plain steps:\n\n1. Start from how many samples arrive per batch.\n"
+        "2. Ask how quickly a real shift must be caught.\n3. Try a few sizes on the control stream and note the "
+        "spread of the scores.\n4. Pick the smallest window whose scores are stable when nothing has changed.",
+    ),
+    (
+        "lab05_monitor",
+        "To keep only the windows that produced a real score, `np.isfinite(values)` gives a boolean "
+        "mask you can index with. Why would the first few windows have no score at all?",
+    ),
+    (
+        "lab05_monitor",
+        "Look at what `scores[onset:]` holds in the failing check: is its first element the window "
+        "where the drift starts, or one before it? How would that change the delay you report?",
+    ),
 ]

@@ -1,6 +1,6 @@
 """How fast SocratiQ answers: the offline tutor per action, and the panel's streaming delay.
 
-    .venv/bin/python bench/tutor.py [--repeats 200]
+    .venv/bin/python -m bench.tutor [--repeats 200]
 
 1. p95 latency of each offline action (hint, explain error, ask, quiz, check,
    progress report and its plot), as a ratio to the 50 ms target.
@@ -14,22 +14,18 @@ Browser rendering is not included: that needs the end-to-end browser suite.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-# The tests' LLM server is a stand-alone module (tests/ itself would shadow the course's packages).
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
-
-from course.measure import time_it  # noqa: E402
-from socratiq_ext import Tutor  # noqa: E402
-from socratiq_ext.config import LLMConfig, TutorConfig  # noqa: E402
-from socratiq_ext.context import CellRun, ErrorInfo  # noqa: E402
-from socratiq_ext.panel import TutorPanel  # noqa: E402
-from llm_server import ChatServer, Reply  # noqa: E402
+from course.measure import time_it
+from socratiq_ext import Tutor
+from socratiq_ext.config import LLMConfig, TutorConfig
+from socratiq_ext.context import CellRun, ErrorInfo
+from socratiq_ext.panel import TutorPanel
+from tests.support.llm_server import ChatServer, Reply
 
 LAB = "lab01_data"
 TARGET_S = 0.050
@@ -37,7 +33,9 @@ TARGET_S = 0.050
 
 def offline_actions(home: Path, repeats: int) -> None:
     tutor = Tutor(LAB, config=TutorConfig(home=home))
-    error = ErrorInfo("AssertionError", "expected 27 records dropped for schema", ("<module>",), "validate_records(records)")
+    error = ErrorInfo(
+        "AssertionError", "expected 27 records dropped for schema", ("<module>",), "validate_records(records)"
+    )
     tutor.history.append(CellRun(error.cell, error))
     question = tutor.quiz()
     actions = {

@@ -12,68 +12,45 @@ write to it one short transaction at a time (WAL mode, a generous busy timeout).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
-import re
 import sqlite3
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
-                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
-                                    SaveAutoGrades)
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import DeduplicateIds, Execute
 from sqlalchemy.exc import SAWarning
 from tqdm.auto import tqdm
-from traitlets.config import Config
+from traitlets.config import Config, LazyConfigValue
+from traitlets.utils.importstring import import_item
 
-from grader.execute import SandboxedExecute, write_faults
+from grader.errors import GraderError, root_cause
+from grader.execute import SandboxedExecute
+from grader.faults import write_faults
+from grader.layout import Course
 from grader.preprocessors import KeepOneCopyPerGradeId, RestoreDeletedCells
-from grader.release import Course, ReleaseError, copy_source, generate, load_config
-from grader.sandbox import Limits, SandboxUnavailable, probe
-from grader.submissions import collect, stage
+from grader.release import copy_source, generate
+from grader.sandbox import SandboxUnavailable, probe
+from grader.submissions import SubmissionsError, collect, stage
 
-BUSY_TIMEOUT_S = 120
-EXCEPTION_LINE = re.compile(r"^\s*[\w.]*(?:Error|Exception)\b[^\n]*", re.MULTILINE)
+log = logging.getLogger(__name__)
+# The course's steps, each in the place of the nbgrader step it extends; every other step of the
+# instructor's configured lists (nbgrader's defaults, or their own additions) runs as it is.
+COURSE_STEPS = {DeduplicateIds: [KeepOneCopyPerGradeId, RestoreDeletedCells], Execute: [SandboxedExecute]}
 
 
-@dataclass(frozen=True)
-class GradingCourse(Course):
-    """The course (``solutions/``, ``labs/``) and the folder holding the instructor's state."""
-
-    state: Path  # gradebook.db, submitted/, autograded/, feedback/
-
-    @property
-    def gradebook(self) -> Path:
-        return self.state / "gradebook.db"
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}?timeout={BUSY_TIMEOUT_S}"
-
-    @property
-    def submitted(self) -> Path:
-        return self.state / "submitted"
-
-    @property
-    def autograded(self) -> Path:
-        return self.state / "autograded"
-
-    @property
-    def feedback(self) -> Path:
-        return self.state / "feedback"
-
-    def config(self) -> Config:
-        """The course's nbgrader configuration, pointed at this state folder."""
-        return load_config(root=str(self.root), db_url=self.db_url, submitted_directory=str(self.submitted),
-                           autograded_directory=str(self.autograded), feedback_directory=str(self.feedback))
+class PipelineError(GraderError):
+    """The configured autograde pipeline has no step the course's sandbox can take the place of."""
 
 
 @dataclass(frozen=True)
@@ -82,21 +59,42 @@ class Outcome:
 
     student: str
     problem: str | None = None  # why it could not be graded at all
+    log: str = ""  # nbgrader's log of the run, shown with --verbose
 
 
-def pipeline_config(course: GradingCourse, limits: Limits, strict: bool) -> Config:
-    """nbgrader's autograde pipeline with this course's steps in it."""
+def pipeline_config(course: Course, overrides: Config | None = None) -> Config:
+    """The course's nbgrader configuration, with ``overrides`` (the command line's) and the course's steps.
+
+    nbgrader's ``Autograde`` runs two lists of preprocessors; each is taken as the instructor
+    configured it in ``nbgrader_config.py`` (``c.Autograde.autograde_preprocessors.append(...)``
+    adds a step, for plain nbgrader and this grader alike), and only nbgrader's
+    ``DeduplicateIds`` and ``Execute`` are replaced by the course's own versions of them.
+    """
     config = course.config()
-    config.Autograde.sanitize_preprocessors = [ClearOutput, KeepOneCopyPerGradeId, RestoreDeletedCells,
-                                               OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-    config.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                                LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    config.SandboxedExecute.limits = limits
-    config.SandboxedExecute.strict = strict
+    config.merge(overrides or Config())
+    for name in ("sanitize_preprocessors", "autograde_preprocessors"):
+        steps = _configured(config, name)
+        if name == "autograde_preprocessors" and not any(_step_class(s) is Execute for s in steps):
+            raise PipelineError(
+                "c.Autograde.autograde_preprocessors has no Execute step for the sandbox to run: "
+                "keep nbgrader's Execute in that list"
+            )
+        setattr(config.Autograde, name, [new for step in steps for new in COURSE_STEPS.get(_step_class(step), [step])])
     return config
 
 
-def ensure_lab_in_gradebook(course: GradingCourse, lab: str) -> None:
+def _configured(config: Config, name: str) -> list:
+    """A list setting of nbgrader's ``Autograde`` as the configuration leaves it (default, replaced or appended to)."""
+    default = Autograde.class_traits()[name].default()
+    value = config.Autograde.get(name, default)
+    return value.get_value(default) if isinstance(value, LazyConfigValue) else list(value)
+
+
+def _step_class(step) -> type:
+    return import_item(step) if isinstance(step, str) else step
+
+
+def ensure_lab_in_gradebook(course: Course, lab: str) -> None:
     """Record ``lab`` in the gradebook (as ``release`` does) if this course folder has never seen it."""
     course.state.mkdir(parents=True, exist_ok=True)
     with Gradebook(course.db_url) as gradebook:
@@ -106,32 +104,28 @@ def ensure_lab_in_gradebook(course: GradingCourse, lab: str) -> None:
         except MissingEntry:
             pass
     with tempfile.TemporaryDirectory(prefix="grader-release-") as scratch:
-        copy_source(course.solutions, lab, Path(scratch))
-        generate(lab, Path(scratch), course.db_url)
+        copy_source(course, lab, Path(scratch))
+        generate(course.elsewhere(Path(scratch), state=course.state), lab)
     with sqlite3.connect(course.gradebook) as connection:  # readers never block the one writer
         connection.execute("PRAGMA journal_mode=WAL")
 
 
-def grade_one(course: GradingCourse, lab: str, student: str, limits: Limits, strict: bool) -> Outcome:
+def grade_one(course: Course, lab: str, student: str, overrides: Config) -> Outcome:
     """Autograde one student's staged submission with nbgrader (runs in a worker process)."""
     # nbgrader's own autograde trips SQLAlchemy's "not in session" warning on every submission: noise here.
     warnings.filterwarnings("ignore", category=SAWarning)
-    api = NbGraderAPI(config=pipeline_config(course, limits, strict))
-    result = api.autograde(lab, student)
+    result = NbGraderAPI(config=pipeline_config(course, overrides)).autograde(lab, student)
     if result["success"]:
-        return Outcome(student)
-    text = "\n".join(filter(None, (result.get("log"), result.get("error"))))
-    return Outcome(student, f"nbgrader could not grade it ({_root_cause(text)}): regrade it alone with --student "
-                            f"{student}; if that fails too, its nbgrader cell metadata is likely damaged")
+        return Outcome(student, log=result.get("log", ""))
+    return Outcome(
+        student,
+        f"nbgrader could not grade it ({root_cause(result)}): regrade it alone with --student "
+        f"{student}; if that fails too, its nbgrader cell metadata is likely damaged",
+        log=result.get("log", ""),
+    )
 
 
-def _root_cause(log: str) -> str:
-    """The first exception nbgrader's log names, rather than its closing 'see the above traceback'."""
-    causes = [m.group(0).strip() for m in EXCEPTION_LINE.finditer(log) if "NbGraderException" not in m.group(0)]
-    return causes[0][:160] if causes else "no reason given"
-
-
-def explain(course: GradingCourse, lab: str, student: str, reason: str, *, zero: bool) -> None:
+def explain(course: Course, lab: str, student: str, reason: str, *, zero: bool) -> None:
     """Keep why a submission was not graded normally; with ``zero``, score it 0 for every cell.
 
     A notebook that cannot be read earns 0. When the grader itself fails, an
@@ -167,20 +161,31 @@ class Report:
     seconds: float
 
 
-def autograde(course: GradingCourse, source: Path, lab: str, *, jobs: int | None = None, student: str | None = None,
-              limits: Limits = Limits(), strict: bool = False, progress: bool = True) -> Report:
-    """Grade every submission of ``lab`` in ``source`` (or only ``student``'s) and return a report."""
-    if lab not in course.source_labs():
-        raise ReleaseError(f"no lab {lab!r}; labs in solutions/: {', '.join(course.source_labs())}")
-    isolation = probe()
-    if strict and isolation.missing:
-        raise SandboxUnavailable(f"--sandbox strict: {isolation.describe()}")
+def autograde(
+    course: Course,
+    source: Path,
+    lab: str,
+    *,
+    jobs: int | None = None,
+    student: str | None = None,
+    overrides: Config | None = None,
+    progress: bool = True,
+) -> Report:
+    """Grade every submission of ``lab`` in ``source`` (or only ``student``'s) and return a report.
+
+    ``overrides`` holds settings given on the command line (``SandboxedExecute`` limits, ``Execute.timeout``);
+    they win over ``nbgrader_config.py``.
+    """
+    course.require_labs([lab])
+    overrides = Config(overrides or {})
+    if pipeline_config(course, overrides).SandboxedExecute.get("strict", False) and probe().missing:
+        raise SandboxUnavailable(f"--sandbox strict: {probe().describe()}")
     started = time.perf_counter()
     submissions, skipped = collect(source, lab)
     if student is not None:
         submissions = [s for s in submissions if s.student == student]
         if not submissions:
-            raise ReleaseError(f"no submission of {lab} by {student!r} in {source}")
+            raise SubmissionsError(f"no submission of {lab} by {student!r} in {source}")
     ensure_lab_in_gradebook(course, lab)
     stage(submissions, course.submitted, lab)
     problems = {s.student: reason for s in submissions if (reason := s.problem())}
@@ -188,8 +193,9 @@ def autograde(course: GradingCourse, source: Path, lab: str, *, jobs: int | None
         explain(course, lab, name, reason, zero=True)
     runnable = [s.student for s in submissions if s.student not in problems]
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(runnable) or 1))
-    limits = replace(limits, threads=max(1, (os.cpu_count() or 1) // jobs))
-    for outcome in _run_pool(course, lab, runnable, jobs, limits, strict, progress):
+    overrides.SandboxedExecute.kernel_threads = max(1, (os.cpu_count() or 1) // jobs)
+    for outcome in _run_pool(course, lab, runnable, jobs, overrides, progress):
+        log.debug("nbgrader autograde %s for %s:\n%s", lab, outcome.student, outcome.log)
         if outcome.problem:
             problems[outcome.student] = outcome.problem
             explain(course, lab, outcome.student, outcome.problem, zero=False)
@@ -197,8 +203,9 @@ def autograde(course: GradingCourse, source: Path, lab: str, *, jobs: int | None
     return Report(graded, problems, skipped, time.perf_counter() - started)
 
 
-def _run_pool(course: GradingCourse, lab: str, students: list[str], jobs: int, limits: Limits, strict: bool,
-              progress: bool):
+def _run_pool(
+    course: Course, lab: str, students: list[str], jobs: int, overrides: Config, progress: bool
+) -> Iterator[Outcome]:
     """Yield one Outcome per student; a crashed worker costs a retry, never the other students' grades."""
     attempts = dict.fromkeys(students, 0)
     pending = list(students)
@@ -206,7 +213,7 @@ def _run_pool(course: GradingCourse, lab: str, students: list[str], jobs: int, l
     with tqdm(total=len(students), desc=f"grading {lab}", unit="notebook", disable=not progress) as bar:
         while pending:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {pool.submit(grade_one, course, lab, name, limits, strict): name for name in pending}
+                futures = {pool.submit(grade_one, course, lab, name, overrides): name for name in pending}
                 for future in as_completed(futures):
                     name = futures[future]
                     try:

@@ -1,17 +1,36 @@
-"""The instructor's command line: ``python -m grader release|check|publish|autograde|feedback|export``."""
+"""The instructor's command line: ``python -m grader release|check|publish|autograde|feedback|export``.
+
+Every command takes the course's folders the same way (``--course-root``, ``--course-dir``,
+before or after the command) and reports a problem it can name as one line starting with
+``error:`` and exit status 2. ``--verbose`` shows nbgrader's own log.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.release import Course, ReleaseError, check, release
+from traitlets import Float, Int
+from traitlets.config import Config
+
+from grader.errors import GraderError
+from grader.layout import Course
 
 REPO = Path(__file__).resolve().parent.parent
-GiB = 1024**3
+log = logging.getLogger("grader")
+# The grading limits the command line sets: flag -> (configurable class, trait). Each is declared once, as a
+# trait with its help, on nbgrader's Execute or the course's SandboxedExecute; nbgrader_config.py sets the same.
+LIMIT_FLAGS = {
+    "--cell-timeout": ("Execute", "timeout"),
+    "--memory-gib": ("SandboxedExecute", "memory_gib"),
+    "--cpu-seconds": ("SandboxedExecute", "cpu_seconds"),
+    "--max-processes": ("SandboxedExecute", "max_processes"),
+    "--max-output-kib": ("SandboxedExecute", "max_output_kib"),
+}
 
 
 def put_environment_scripts_on_path() -> None:
@@ -29,12 +48,44 @@ def course_options(after_command: bool) -> argparse.ArgumentParser:
     """Where the course lives: accepted before the command and after it (``autograde subs --course-dir D``)."""
     options = argparse.ArgumentParser(add_help=False)
     # After the command, SUPPRESS: an option not given there leaves the one given before it (or the default) alone.
-    options.add_argument("--course-root", type=Path, default=argparse.SUPPRESS if after_command else REPO,
-                         help="folder holding solutions/ and labs/ (default: this repository)")
-    options.add_argument("--course-dir", type=Path, default=argparse.SUPPRESS if after_command else None,
-                         help="folder for the gradebook, submissions, graded copies and feedback "
-                              "(default: COURSE_ROOT/grading)")
+    options.add_argument(
+        "--course-root",
+        type=Path,
+        default=argparse.SUPPRESS if after_command else REPO,
+        help="folder holding solutions/ and labs/ (default: this repository)",
+    )
+    options.add_argument(
+        "--course-dir",
+        type=Path,
+        default=argparse.SUPPRESS if after_command else None,
+        help="folder for the gradebook, submissions, graded copies and feedback (default: COURSE_ROOT/grading)",
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="show nbgrader's own log",
+    )
     return options
+
+
+def limit_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per grading limit, its help and default read from the trait that declares it."""
+    from grader.execute import SandboxedExecute  # here: release and check must not import the executor
+
+    configured = Course(REPO).config()
+    for flag, (section, name) in LIMIT_FLAGS.items():
+        trait = SandboxedExecute.class_traits()[name]
+        default = configured[section].get(name, trait.default()) if section in configured else trait.default()
+        kind = float if isinstance(trait, Float) else int if isinstance(trait, Int) else str
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=argparse.SUPPRESS,
+            metavar=kind.__name__.upper(),
+            help=f"{trait.help.strip()} (c.{section}.{name} in nbgrader_config.py; this course: {default})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,19 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
     rel = command("release", help="regenerate labs/ from solutions/ with nbgrader")
     rel.add_argument("labs", nargs="*", help="lab ids (default: every lab in solutions/)")
     command("check", help="exit 1 and name every lab whose labs/ copy differs from what release would write")
-    publish = command("publish", help="write the student edition (labs, course library, tutor; no solutions) to a new folder")
-    publish.add_argument("folder", type=Path, help="a new or empty folder; it becomes a git repository to share with students")
+    publish = command(
+        "publish", help="write the student edition (labs, course library, tutor; no solutions) to a new folder"
+    )
+    publish.add_argument(
+        "folder", type=Path, help="a new or empty folder; it becomes a git repository to share with students"
+    )
 
     grade = command("autograde", help="grade a folder or LMS zip of submissions, in parallel sandboxes")
-    grade.add_argument("submissions", type=Path, help="folder of <student>/<lab>.ipynb (or <student>/<lab>/<lab>.ipynb), or an LMS zip")
+    grade.add_argument(
+        "submissions", type=Path, help="folder of <student>/<lab>.ipynb (or <student>/<lab>/<lab>.ipynb), or an LMS zip"
+    )
     grade.add_argument("--lab", required=True, help="the lab these notebooks answer, e.g. lab01_data")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of cores)")
     grade.add_argument("--student", default=None, help="grade (or regrade) only this student")
-    grade.add_argument("--sandbox", choices=("best", "strict"), default="best",
-                       help="strict: refuse to grade when this machine lacks an isolation feature (default: best)")
-    grade.add_argument("--memory-gib", type=float, default=4, help="address space per kernel, GiB (default 4)")
-    grade.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
-    grade.add_argument("--cpu-seconds", type=int, default=1800, help="CPU seconds per notebook (default 1800)")
+    grade.add_argument(
+        "--sandbox",
+        choices=("best", "strict"),
+        default="best",
+        help="strict: refuse to grade when this machine lacks an isolation feature (default: best)",
+    )
+    limit_options(grade)
 
     feedback = command("feedback", help="write one HTML report per graded student and lab")
     feedback.add_argument("--lab", default=None, help="only this lab (default: every graded lab)")
@@ -73,75 +132,94 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    show_log(verbose=args.verbose)
     put_environment_scripts_on_path()
+    course = Course(args.course_root, args.course_dir)
     try:
         if args.command in ("release", "check"):
-            return _release_or_check(args)
+            return _release_or_check(course, args)
         if args.command == "publish":
-            return _publish(args)
-        return _grading_command(args)
-    except ReleaseError as error:
-        print(f"error: {error}", file=sys.stderr)
+            return _publish(course, args)
+        return _grading_command(course, args)
+    except GraderError as error:
+        log.error("error: %s", error)
         return 2
 
 
-def _release_or_check(args: argparse.Namespace) -> int:
-    course = Course(args.course_root.resolve())
+def show_log(verbose: bool) -> None:
+    """The grader's messages on stderr, one line each; with ``verbose``, nbgrader's log of each step too."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def _release_or_check(course: Course, args: argparse.Namespace) -> int:
+    from grader.release import check, release
+
     if args.command == "release":
         for line in release(course, args.labs or None):
             print(line)
         return 0
     problems = check(course)
     for line in problems:
-        print(line, file=sys.stderr)
+        log.error(line)
     if problems:
-        print("labs/ is out of date: run `python -m grader release` and commit labs/ and course/fingerprints/.", file=sys.stderr)
+        log.error("labs/ is out of date: run `python -m grader release` and commit labs/ and course/fingerprints/.")
         return 1
     print(f"labs/ matches solutions/ ({len(course.source_labs())} labs)")
     return 0
 
 
-def _publish(args: argparse.Namespace) -> int:
-    from grader.publish import PublishError, publish
+def _publish(course: Course, args: argparse.Namespace) -> int:
+    from grader.publish import publish
 
-    try:
-        files = publish(Course(args.course_root.resolve()), args.folder)
-    except PublishError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote the student edition to {args.folder} ({len(files)} files, one git commit): "
-          "students run `make lab` there; it holds no solution or hidden test")
+    files = publish(course, args.folder)
+    print(
+        f"wrote the student edition to {args.folder} ({len(files)} files, one git commit): "
+        "students run `make lab` there; it holds no solution or hidden test"
+    )
     return 0
 
 
-def _grading_command(args: argparse.Namespace) -> int:
+def _grading_command(course: Course, args: argparse.Namespace) -> int:
     # Imported here: release and check must not pay for nbgrader's autograde machinery.
     from grader import autograde, export, feedback
-    from grader.sandbox import Limits, SandboxUnavailable, probe
-    from grader.submissions import SubmissionsError
+    from grader.sandbox import probe
 
-    root = args.course_root.resolve()
-    course = autograde.GradingCourse(root, (args.course_dir or root / "grading").resolve())
-    try:
-        if args.command == "autograde":
-            print(probe().describe(), file=sys.stderr)
-            limits = Limits(memory_bytes=int(args.memory_gib * GiB), cell_timeout=args.cell_timeout,
-                            cpu_seconds=args.cpu_seconds)
-            report = autograde.autograde(course, args.submissions, args.lab, jobs=args.jobs, student=args.student,
-                                         limits=limits, strict=args.sandbox == "strict")
-            for line in report.skipped:
-                print(f"skipped: {line}", file=sys.stderr)
-            for student, problem in sorted(report.problems.items()):
-                print(f"{student}: {problem}", file=sys.stderr)
-            print(export.summary(course, args.lab, report))
-            return 0
-        if args.command == "feedback":
-            written = feedback.write_all(course, args.lab)
-            print(f"wrote {len(written)} feedback reports under {course.feedback}")
-            return 0
-        rows = export.write(course, args.format, args.out)
-        print(f"wrote {rows} rows to {args.out}")
+    if args.command == "autograde":
+        log.info(probe().describe())
+        report = autograde.autograde(
+            course,
+            args.submissions,
+            args.lab,
+            jobs=args.jobs,
+            student=args.student,
+            overrides=command_line_settings(args),
+        )
+        for line in report.skipped:
+            log.warning("skipped: %s", line)
+        for student, problem in sorted(report.problems.items()):
+            log.warning("%s: %s", student, problem)
+        print(export.summary(course, args.lab, report))
         return 0
-    except (SubmissionsError, SandboxUnavailable, export.ExportError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    if args.command == "feedback":
+        written = feedback.write_all(course, args.lab)
+        print(f"wrote {len(written)} feedback reports under {course.feedback}")
+        return 0
+    rows = export.write(course, args.format, args.out)
+    print(f"wrote {rows} rows to {args.out}")
+    return 0
+
+
+def command_line_settings(args: argparse.Namespace) -> Config:
+    """The limits and sandbox mode given on the command line, as nbgrader configuration."""
+    settings = Config()
+    for flag, (section, name) in LIMIT_FLAGS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None:
+            settings[section][name] = value
+    if args.sandbox == "strict":
+        settings.SandboxedExecute.strict = True
+    return settings

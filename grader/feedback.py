@@ -20,11 +20,11 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.execute import read_faults
-from grader.export import ExportError
+from grader.cells import delimiters, grade_id
+from grader.faults import read_faults
 from grader.kernel import TEST_FILENAME
+from grader.layout import Course
 
-HIDDEN_MARKER = "### BEGIN HIDDEN TESTS"
 TEST_FRAME = re.compile(rf'File "{re.escape(TEST_FILENAME)}", line (\d+)')
 TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("grader", "templates"), autoescape=True)
 
@@ -50,7 +50,7 @@ def verdict_for(cell: nbformat.NotebookNode | None) -> tuple[str, str]:
     if error.get("ename") in ("NotRun", "GradingStopped"):
         return "not run", error.get("evalue", "")
     lines = cell.source.splitlines()
-    hidden_from = next((i + 1 for i, line in enumerate(lines) if line.strip() == HIDDEN_MARKER), len(lines) + 1)
+    hidden_from = delimiters().hidden_start(cell.source) or len(lines) + 1
     frame = TEST_FRAME.search("".join(error.get("traceback", [])))
     if frame and int(frame.group(1)) < hidden_from:
         line = lines[int(frame.group(1)) - 1].strip()
@@ -58,20 +58,22 @@ def verdict_for(cell: nbformat.NotebookNode | None) -> tuple[str, str]:
     return "a hidden check failed", f"{error.get('ename')} (hidden checks are not shown)"
 
 
-def rows_for(course, lab: str, student: str) -> tuple[list[Row], float, float]:
+def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, float]:
     with Gradebook(course.db_url) as gradebook:
         submission = gradebook.find_submission(lab, student)
-        grades = [(g.name, g.score, g.max_score, g.needs_manual_grade) for nb in submission.notebooks for g in nb.grades]
+        grades = [
+            (g.name, g.score, g.max_score, g.needs_manual_grade) for nb in submission.notebooks for g in nb.grades
+        ]
         order = {c.name: i for nb in submission.assignment.notebooks for i, c in enumerate(nb.source_cells)}
         total, maximum = submission.score, submission.max_score
     graded = course.autograded / student / lab / f"{lab}.ipynb"
     cells = {}
     if graded.is_file():
         notebook = nbformat.read(graded, as_version=4)
-        cells = {c.metadata["nbgrader"]["grade_id"]: c for c in notebook.cells if utils.is_grade(c)}
+        cells = {grade_id(c): c for c in notebook.cells if utils.is_grade(c)}
     rows = []
-    for grade_id, score, max_score, manual in sorted(grades, key=lambda g: order.get(g[0], 0)):
-        cell = cells.get(grade_id)
+    for name, score, max_score, manual in sorted(grades, key=lambda g: order.get(g[0], 0)):
+        cell = cells.get(name)
         if manual:
             verdict, message, status = "waiting for the instructor's grade", "", "pending"
         elif cell is not None and utils.is_solution(cell):
@@ -80,28 +82,33 @@ def rows_for(course, lab: str, student: str) -> tuple[list[Row], float, float]:
         else:
             verdict, message = verdict_for(cell)
             status = "passed" if score == max_score and max_score else "failed"
-        rows.append(Row(grade_id, f"{score:g}", f"{max_score:g}", status, verdict, message))
+        rows.append(Row(name, f"{score:g}", f"{max_score:g}", status, verdict, message))
     return rows, total, maximum
 
 
-def write_report(course, lab: str, student: str) -> Path:
+def write_report(course: Course, lab: str, student: str) -> Path:
     """Write ``feedback/<student>/<lab>/<lab>.html`` (nbgrader's feedback layout) and return its path."""
     rows, total, maximum = rows_for(course, lab, student)
     recorded = read_faults(course.autograded / student / lab)
     html = TEMPLATES.get_template("feedback.html.j2").render(
-        lab=lab, student=student, score=f"{total:g}", max_score=f"{maximum:g}", rows=rows,
-        faults=recorded.get("faults", []), notes=recorded.get("notes", []))
+        lab=lab,
+        student=student,
+        score=f"{total:g}",
+        max_score=f"{maximum:g}",
+        rows=rows,
+        faults=recorded.get("faults", []),
+        notes=recorded.get("notes", []),
+    )
     path = course.feedback / student / lab / f"{lab}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html)
     return path
 
 
-def write_all(course, lab: str | None = None) -> list[Path]:
+def write_all(course: Course, lab: str | None = None) -> list[Path]:
     """A report for every graded submission (of ``lab``, or of every lab)."""
     written = []
-    if not course.gradebook.is_file():
-        raise ExportError(f"no gradebook at {course.gradebook}: run `python -m grader autograde` first")
+    course.require_gradebook()
     with Gradebook(course.db_url) as gradebook:
         labs = [a.name for a in gradebook.assignments if lab in (None, a.name)]
         pairs = [(a, s.student_id) for a in labs for s in gradebook.find_assignment(a).submissions]

@@ -10,14 +10,13 @@ spends the budget like any other, which measured better than leaving them out (`
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import nbformat
 
+from grader.cells import delimiters, grade_id, is_answer
 from socratiq_ext.fingerprints import fingerprint, lab_json
 
-SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.DOTALL)
 # The salt is a namespace, not a secret (it ships with the hashes): derived from the lab, so a release
 # writes the same file every time and `python -m grader check` can compare.
 SALT_PREFIX = b"ML Systems Labs / SocratiQ fingerprints / "
@@ -25,14 +24,8 @@ SALT_PREFIX = b"ML Systems Labs / SocratiQ fingerprints / "
 
 def solution_code(source: nbformat.NotebookNode) -> dict[str, str]:
     """Each code answer cell's solution regions (by grade_id): the code students must write themselves."""
-    found = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution"):
-            regions = SOLUTION.findall(cell.source)
-            if regions:
-                found[meta["grade_id"]] = "\n".join(regions)
-    return found
+    regions = {grade_id(cell): delimiters().solution_regions(cell.source) for cell in source.cells if is_answer(cell)}
+    return {name: "\n".join(found) for name, found in regions.items() if found}
 
 
 def lab_fingerprints(root: Path, lab: str) -> str:

@@ -41,7 +41,7 @@ def split_header(code: str) -> tuple[str, str]:
     """``('test' | 'locked' | 'student', code without the header)``; unmarked code is a student's."""
     first, _, rest = code.partition("\n")
     if first.startswith(HEADER):
-        return first[len(HEADER):].strip(), rest
+        return first[len(HEADER) :].strip(), rest
     return "student", code
 
 
@@ -86,8 +86,11 @@ class Guard:
         self.streams = (sys.stdout, sys.stderr)
         self.snapshots = [Snapshot(vars(builtins))]
         self.classes = [ClassSnapshot(cls) for cls in _machinery_classes(kernel)]
-        self.transformers = (list(self.shell.input_transformers_cleanup), list(self.shell.input_transformers_post),
-                             list(self.shell.ast_transformers))
+        self.transformers = (
+            list(self.shell.input_transformers_cleanup),
+            list(self.shell.input_transformers_post),
+            list(self.shell.ast_transformers),
+        )
         self.modules: set[str] = set()
         self.protected: dict[str, object] = {}
         for name in PRISTINE_MODULES:  # imported now, before any cell, so no student cell patches them first
@@ -166,8 +169,7 @@ class GuardedKernel(IPythonKernel):
         super().__init__(**kwargs)
         self._guard = Guard(self)
 
-    async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False,
-                         **kwargs):
+    async def do_execute(self, code, silent, store_history=True, user_expressions=None, allow_stdin=False, **kwargs):
         kind, code = split_header(code)
         if kind == "test":
             return self._run_test(code, store_history)
@@ -186,8 +188,11 @@ class GuardedKernel(IPythonKernel):
         try:
             exec(compile(code, TEST_FILENAME, "exec"), shell.user_ns)  # noqa: S102 -- the instructor's test
         except BaseException as error:  # noqa: BLE001 -- every failure of a test is reported, even SystemExit
-            content = {"ename": type(error).__name__, "evalue": str(error),
-                       "traceback": traceback.format_exception(error)}
+            content = {
+                "ename": type(error).__name__,
+                "evalue": str(error),
+                "traceback": traceback.format_exception(error),
+            }
             guard.restore()
             sys.stdout.flush()
             self.send_response(self.iopub_socket, "error", content)

@@ -26,8 +26,17 @@ c.CourseDirectory.feedback_directory = os.path.join("grading", "feedback")
 # release, check and publish skip every file or folder whose name matches one of these
 # globs (nbgrader's own defaults first). A lab writes its run-time files under models/,
 # outputs/ or logs/ beside its notebook (see docs/authoring.md).
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                            "models", "outputs", "logs", "*.log", ".nbgrader.log"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "models",
+    "outputs",
+    "logs",
+    "*.log",
+    ".nbgrader.log",
+]
 
 # What students see where a solution was: a clear stub that fails loudly.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -35,3 +44,6 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # Labs train small TensorFlow models: give a cell minutes, not nbgrader's 30 s.
 c.Execute.timeout = 300
+# python -m grader's other limits are settings of its Execute step, declared (with their help and defaults)
+# in grader/execute.py; set one here for every run, e.g. c.SandboxedExecute.memory_gib = 6, or on the
+# command line for one (python -m grader autograde --help lists them).

@@ -8,6 +8,8 @@ from nbgrader import utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from grader.cells import grade_id
+
 NOTE = "grader"  # cell metadata key: what the grader did to this cell, for the student's feedback
 
 
@@ -45,8 +47,10 @@ class KeepOneCopyPerGradeId(NbGraderPreprocessor):
             for index in indices:
                 if index != kept:
                     del nb.cells[index].metadata["nbgrader"]
-                    nb.cells[index].metadata[NOTE] = (f"cell {index + 1} is a copy of {name} and was not graded: "
-                                                      f"cell {kept + 1} was (each nbgrader cell counts once)")
+                    nb.cells[index].metadata[NOTE] = (
+                        f"cell {index + 1} is a copy of {name} and was not graded: "
+                        f"cell {kept + 1} was (each nbgrader cell counts once)"
+                    )
         return nb, resources
 
     @staticmethod
@@ -99,14 +103,25 @@ class RestoreDeletedCells(NbGraderPreprocessor):
 
 
 def _grade_id(cell: NotebookNode) -> str | None:
+    """The grade_id of a cell nbgrader tracks (answer, test, locked or task); None for any other."""
     if utils.is_grade(cell) or utils.is_solution(cell) or utils.is_locked(cell) or utils.is_task(cell):
-        return cell.metadata["nbgrader"].get("grade_id")
+        return grade_id(cell)
     return None
 
 
-def _released_cell(name: str, cell_type: str, source: str, locked: bool, points: float | None,
-                   answer: bool) -> NotebookNode:
-    metadata = {"nbgrader": {"grade_id": name, "grade": points is not None, "solution": answer, "locked": locked,
-                             "task": False, "schema_version": 3, **({"points": points} if points is not None else {})}}
+def _released_cell(
+    name: str, cell_type: str, source: str, locked: bool, points: float | None, answer: bool
+) -> NotebookNode:
+    metadata = {
+        "nbgrader": {
+            "grade_id": name,
+            "grade": points is not None,
+            "solution": answer,
+            "locked": locked,
+            "task": False,
+            "schema_version": 3,
+            **({"points": points} if points is not None else {}),
+        }
+    }
     make = new_code_cell if cell_type == "code" else new_markdown_cell
     return make(source=source, metadata=metadata)

@@ -24,31 +24,47 @@ from pathlib import Path
 
 import nbformat
 
-from grader.fingerprints import SOLUTION
-from grader.release import Course, check, ignored_names
+from grader.cells import delimiters
+from grader.errors import GraderError
+from grader.layout import Course
+from grader.release import check
 
 EDITION = Path(__file__).with_name("edition")  # the edition's own README, Makefile and .gitignore
 # What students get, besides EDITION's files: paths relative to the course root. The tests are the ones that
 # check a student's machine (library, setup cells, tutor offline). tests/course/test_tflite.py stays out: it
 # converts a model to INT8 with the very lines Lab 3's `convert` exercise asks students to write.
 STUDENT_FILES = (
-    "labs", "course", "socratiq_ext", "environment.yml", "run.py", ".devcontainer",
-    "tests/student", "tests/support/llm_server.py",
-    "tests/course/test_datasets.py", "tests/course/test_drift.py", "tests/course/test_hardware.py",
-    "tests/course/test_measure.py", "tests/course/test_quiet.py", "tests/course/test_reader.py",
-    "tests/course/test_serving.py", "tests/course/test_cluster.py", "tests/course/test_llm.py",
-    "tests/socratiq/conftest.py", "tests/socratiq/online.py", "tests/socratiq/test_config.py",
-    "tests/socratiq/test_guardrails.py", "tests/socratiq/test_progress.py", "tests/socratiq/test_tutor_offline.py",
+    "labs",
+    "course",
+    "socratiq_ext",
+    "environment.yml",
+    "run.py",
+    ".devcontainer",
+    "tests/student",
+    "tests/support/llm_server.py",
+    "tests/course/test_datasets.py",
+    "tests/course/test_drift.py",
+    "tests/course/test_hardware.py",
+    "tests/course/test_measure.py",
+    "tests/course/test_quiet.py",
+    "tests/course/test_reader.py",
+    "tests/course/test_serving.py",
+    "tests/course/test_cluster.py",
+    "tests/course/test_llm.py",
+    "tests/socratiq/conftest.py",
+    "tests/socratiq/online.py",
+    "tests/socratiq/test_config.py",
+    "tests/socratiq/test_guardrails.py",
+    "tests/socratiq/test_progress.py",
+    "tests/socratiq/test_tutor_offline.py",
 )
 NEVER_COPIED = ("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.db", "*.sqlite3")
-REGIONS = (SOLUTION,
-           re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.DOTALL))
 # Too short, or a bare block header (`except ValueError:`, `with quiet():`), to tell a solution from any code.
 MIN_LINE = 20
 GENERIC = re.compile(r"^(except\b.*|with [\w.]+\(\)( as \w+)?|try|else|finally):$")
 
 
-class PublishError(RuntimeError):
+class PublishError(GraderError):
     """The edition cannot be written (a busy folder, an outdated labs/, a leak, or no git)."""
 
 
@@ -65,15 +81,20 @@ def publish(course: Course, target: Path) -> list[str]:
         _stage(course, staged)
         found = leaks(staged, answer_lines(course))
         if found:
-            raise PublishError(f"{found[0]} quotes a solution or hidden test ({len(found)} such lines in all): "
-                               "reword it, or keep that file out of the student edition")
+            raise PublishError(
+                f"{found[0]} quotes a solution or hidden test ({len(found)} such lines in all): "
+                "reword it, or keep that file out of the student edition"
+            )
         _commit(staged)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             target.rmdir()
         shutil.move(str(staged), target)
-    return sorted(str(p.relative_to(target)) for p in target.rglob("*")
-                  if p.is_file() and ".git" not in p.relative_to(target).parts)
+    return sorted(
+        str(p.relative_to(target))
+        for p in target.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(target).parts
+    )
 
 
 def answer_lines(course: Course) -> set[str]:
@@ -82,13 +103,16 @@ def answer_lines(course: Course) -> set[str]:
     public: list[str] = []
     for lab in course.source_labs():
         for cell in nbformat.read(course.solutions / lab / f"{lab}.ipynb", as_version=4).cells:
-            for region in REGIONS:
-                for body in region.findall(cell.source):
-                    lines |= {line for line in map(_normalised, body.splitlines()) if _distinctive(line)}
+            regions = delimiters().solution_regions(cell.source) + delimiters().hidden_regions(cell.source)
+            for body in regions:
+                lines |= {line for line in map(_normalised, body.splitlines()) if _distinctive(line)}
         released = course.labs / lab / f"{lab}.ipynb"
         if released.is_file():
-            public += [_normalised(line) for cell in nbformat.read(released, as_version=4).cells
-                       for line in cell.source.splitlines()]
+            public += [
+                _normalised(line)
+                for cell in nbformat.read(released, as_version=4).cells
+                for line in cell.source.splitlines()
+            ]
     shown = "\n".join(public)  # a line the released lab shows, even inside a longer one, is no secret
     return {line for line in lines if line not in shown}
 
@@ -113,7 +137,7 @@ def leaks(folder: Path, lines: set[str]) -> list[str]:
 
 
 def _stage(course: Course, staged: Path) -> None:
-    ignore = shutil.ignore_patterns(*ignored_names(), *NEVER_COPIED)
+    ignore = shutil.ignore_patterns(*course.ignore_globs(), *NEVER_COPIED)
     for name in STUDENT_FILES:
         source = course.root / name
         if source.is_dir():
@@ -131,8 +155,11 @@ def edition_pyproject(instructor_pyproject: Path) -> str:
     """The edition's ``pyproject.toml``: this course's dependencies, without the grader and instructor tests."""
     project = tomllib.loads(instructor_pyproject.read_text())["project"]
     template = (EDITION / "pyproject.toml.in").read_text()
-    return template.format(version=project["version"], requires_python=project["requires-python"],
-                           dependencies="".join(f"    {_toml_string(d)},\n" for d in project["dependencies"]))
+    return template.format(
+        version=project["version"],
+        requires_python=project["requires-python"],
+        dependencies="".join(f"    {_toml_string(d)},\n" for d in project["dependencies"]),
+    )
 
 
 def _commit(folder: Path) -> None:
@@ -140,8 +167,11 @@ def _commit(folder: Path) -> None:
     if git is None:
         raise PublishError("git is not installed: install it (the student edition is a git repository)")
     identity = ["-c", "user.name=ML Systems Labs", "-c", "user.email=course@localhost", "-c", "commit.gpgsign=false"]
-    for args in (["init", "--quiet", "--initial-branch=main"], ["add", "--all"],
-                 [*identity, "commit", "--quiet", "-m", "Student edition of ML Systems Labs"]):
+    for args in (
+        ["init", "--quiet", "--initial-branch=main"],
+        ["add", "--all"],
+        [*identity, "commit", "--quiet", "-m", "Student edition of ML Systems Labs"],
+    ):
         result = subprocess.run([git, *args], cwd=folder, capture_output=True, text=True)
         if result.returncode != 0:
             reason = (result.stderr.strip().splitlines() or ["no message"])[-1]

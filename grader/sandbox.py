@@ -33,32 +33,44 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Instance, Unicode
 
+from grader.errors import GraderError
+
 REPO = Path(__file__).resolve().parent.parent
 # Packages the labs import from this repository (an editable install points here).
 COURSE_PACKAGES = ("course", "socratiq_ext", "grader")
 PIDS_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 # What a kernel may read from /etc: the loader, users, time zone and fonts -- not the rest.
-ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
-               "localtime", "hosts", "fonts", "alternatives", "ssl")
-GiB = 1024**3
-MiB = 1024**2
+ETC_ENTRIES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "localtime",
+    "hosts",
+    "fonts",
+    "alternatives",
+    "ssl",
+)
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(GraderError):
     """``--sandbox strict`` was asked for on a machine that lacks an isolation feature."""
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one student's kernel may use. Sized for the labs' TensorFlow cells."""
+    """What one student's kernel process may use, as :mod:`grader.confine` applies it.
 
-    memory_bytes: int = 4 * GiB  # address space; TensorFlow alone maps about 2.8 GiB
-    cpu_seconds: int = 1800
-    processes: int = 512  # tasks, threads included: TensorFlow starts dozens
-    cell_timeout: int = 300
-    output_bytes: int = 4 * MiB  # everything a notebook may print, summed over its cells
-    file_bytes: int = 1 * GiB
-    threads: int = os.cpu_count() or 1  # per kernel; parallel grading gives each its share of cores
+    The values are settings of :class:`grader.execute.SandboxedExecute`, declared there once with their help.
+    """
+
+    memory_bytes: int  # address space
+    cpu_seconds: int
+    processes: int  # tasks, threads included
+    file_bytes: int
+    threads: int  # per kernel: parallel grading gives each kernel its share of the cores
 
 
 @dataclass(frozen=True)
@@ -82,12 +94,16 @@ def probe() -> Isolation:
     missing = []
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        missing.append("bubblewrap (bwrap) is not installed, so kernels can reach the network and the "
-                       "whole file system: install the `bubblewrap` package")
+        missing.append(
+            "bubblewrap (bwrap) is not installed, so kernels can reach the network and the "
+            "whole file system: install the `bubblewrap` package"
+        )
     elif not _bwrap_works(bwrap):
         bwrap = None
-        missing.append("bubblewrap cannot create namespaces here (user namespaces disabled?), so kernels "
-                       "can reach the network and the whole file system")
+        missing.append(
+            "bubblewrap cannot create namespaces here (user namespaces disabled?), so kernels "
+            "can reach the network and the whole file system"
+        )
     cgroup = _pids_cgroup_root()
     if cgroup is None and os.geteuid() == 0:
         missing.append("no writable pids cgroup, so the process cap is not enforced for root")
@@ -139,8 +155,18 @@ def kernel_environment(home: Path, threads: int) -> dict[str, str]:
 
 def bwrap_command(bwrap: str, work_dir: Path, ipc_dir: Path, home: Path) -> list[str]:
     """``bwrap`` arguments that show the kernel only what it needs."""
-    command = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-               "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    command = [
+        bwrap,
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
     for system in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32"):
         command += ["--ro-bind-try", system, system]
     for entry in ETC_ENTRIES:
@@ -150,8 +176,19 @@ def bwrap_command(bwrap: str, work_dir: Path, ipc_dir: Path, home: Path) -> list
     for package in COURSE_PACKAGES:
         if (REPO / package).is_dir():
             command += ["--ro-bind", str(REPO / package), str(REPO / package)]
-    command += ["--bind", str(work_dir), str(work_dir), "--bind", str(ipc_dir), str(ipc_dir),
-                "--bind", str(home), str(home), "--chdir", str(work_dir)]
+    command += [
+        "--bind",
+        str(work_dir),
+        str(work_dir),
+        "--bind",
+        str(ipc_dir),
+        str(ipc_dir),
+        "--bind",
+        str(home),
+        str(home),
+        "--chdir",
+        str(work_dir),
+    ]
     return command
 
 
@@ -162,7 +199,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     kernel class (:mod:`grader.kernel`), whatever kernelspec the notebook names.
     """
 
-    limits = Instance(Limits, args=())
+    limits = Instance(Limits, help="what the kernel process may use (set by SandboxedExecute)")
     work_dir = Unicode(help="the private folder holding this student's notebook copy").tag(config=True)
 
     def __init__(self, **kwargs):
@@ -179,8 +216,15 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         isolation = probe()
         work_dir = Path(self.work_dir or os.getcwd()).resolve()
-        kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", self.connection_file,
-                  "--IPKernelApp.kernel_class=grader.kernel.GuardedKernel", *(extra_arguments or [])]
+        kernel = [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            self.connection_file,
+            "--IPKernelApp.kernel_class=grader.kernel.GuardedKernel",
+            *(extra_arguments or []),
+        ]
         self._cgroup = _new_cgroup(isolation.pids_cgroup)
         env = kernel_environment(self._home, self.limits.threads)
         if isolation.bwrap:

@@ -25,14 +25,16 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from grader.errors import GraderError
+
 MAX_NOTEBOOK_BYTES = 64 * 1024**2
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 CANVAS_NAME = re.compile(r"^[^_]+(?:_LATE)?_(?P<student>\d+)_\d+_(?P<file>.+)$")
 MOODLE_FOLDER = re.compile(r"^.+_(?P<student>\d+)_assignsubmission_file_?$")
 
 
-class SubmissionsError(ValueError):
-    """The SUBMISSIONS argument cannot be read at all (a missing path, a broken zip)."""
+class SubmissionsError(GraderError):
+    """The submissions cannot be read (a missing path, a broken zip), or hold none of the student asked for."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,11 @@ def collect(source: Path, lab: str) -> tuple[list[Submission], list[str]]:
     if not source.exists():
         raise SubmissionsError(f"{source} does not exist: give a folder of <student>/{lab}.ipynb or an LMS zip")
     if source.is_dir():
-        files = [(str(p.relative_to(source)), p.stat().st_size, p.read_bytes)
-                 for p in sorted(source.rglob("*.ipynb")) if ".ipynb_checkpoints" not in p.parts]
+        files = [
+            (str(p.relative_to(source)), p.stat().st_size, p.read_bytes)
+            for p in sorted(source.rglob("*.ipynb"))
+            if ".ipynb_checkpoints" not in p.parts
+        ]
         return _match(files, lab)
     if not zipfile.is_zipfile(source):
         raise SubmissionsError(f"{source} is neither a folder nor a zip file: download the LMS export again")
@@ -76,6 +81,7 @@ def _reader(archive: zipfile.ZipFile, member: zipfile.ZipInfo):
     def read() -> bytes:
         with archive.open(member) as stream:  # read at most the cap, whatever the header claims
             return stream.read(MAX_NOTEBOOK_BYTES + 1)
+
     return read
 
 
@@ -87,7 +93,7 @@ def _match(files, lab: str) -> tuple[list[Submission], list[str]]:
         if path.is_absolute() or ".." in path.parts or "__MACOSX" in path.parts:
             skipped.append(f"{name}: skipped, a path outside the submission folder")
             continue
-        student = _student_of(path, lab)
+        student = student_of(path, lab)
         if student is None:
             continue
         if not STUDENT_ID.match(student):
@@ -107,7 +113,7 @@ def _match(files, lab: str) -> tuple[list[Submission], list[str]]:
     return sorted(found.values(), key=lambda s: s.student), skipped
 
 
-def _student_of(path: PurePosixPath, lab: str) -> str | None:
+def student_of(path: PurePosixPath, lab: str) -> str | None:
     """The student a file belongs to, by layout; None for files that are not this lab's notebook."""
     notebook = f"{lab}.ipynb"
     parts = path.parts

@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 import nbformat
+from answers import solved
 from e2e_harness import Lab, shoot, wait_idle
 from llm_server import ChatServer, Reply
 from playwright.sync_api import Locator, Page, expect
 
-from grader.release import Course, solved
+from grader.layout import Course
 from socratiq_ext.content import load_lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,8 +61,9 @@ def button(panel: Locator, title: str) -> Locator:
 
 
 def visible_reply(panel: Locator) -> Locator:
-    return panel.locator(".lm-TabPanel:not(.lm-mod-hidden) .socratiq-reply, "
-                         ".widget-tab-contents > :not(.lm-mod-hidden) .socratiq-reply").first
+    return panel.locator(
+        ".lm-TabPanel:not(.lm-mod-hidden) .socratiq-reply, .widget-tab-contents > :not(.lm-mod-hidden) .socratiq-reply"
+    ).first
 
 
 def test_flow1_hint_for_the_first_exercise_then_the_next_level(lab: Lab, page: Page, shots: Path):

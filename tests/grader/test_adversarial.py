@@ -23,9 +23,9 @@ from nbgrader.api import Gradebook
 from tiny_lab import FULL, POINTS, RIGHT, WRONG
 
 from grader import feedback
-from grader.autograde import GradingCourse
-from grader.execute import read_faults
 from grader.export import scores
+from grader.faults import read_faults
+from grader.layout import Course
 
 ADD_ONLY = POINTS["tiny-add-tests"]
 FAULT_AFTER_ADD = "tiny-add-tests"
@@ -102,55 +102,108 @@ print("NETWORK", json.dumps(reached))
         "honest": tiny.answered(nb, RIGHT),
         "partial": tiny.answered(nb, {"tiny-add": RIGHT["tiny-add"]}),
         # tampering with the execution machinery
-        "input_transformer": tiny.answered(nb, WRONG, tiny.prepend(
-            "ip = get_ipython()\nip.input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
-            "ip.input_transformers_post.append(lambda lines: ['pass\\n'])")),
-        "ast_transformer": tiny.answered(nb, WRONG, tiny.prepend(
-            "import ast\nclass Erase(ast.NodeTransformer):\n    def visit_Module(self, node):\n"
-            "        node.body = []\n        return node\nget_ipython().ast_transformers.append(Erase())")),
-        "showtraceback": tiny.answered(nb, WRONG, tiny.prepend(
-            "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None\n"
-            "type(ip).showtraceback = lambda *a, **k: None")),
-        "excepthook": tiny.answered(nb, WRONG, tiny.prepend(
-            "import sys\nsys.excepthook = lambda *a: None\n"
-            "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)")),
-        "patched_helpers": tiny.answered(nb, WRONG, tiny.prepend(
-            "np.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None")),
+        "input_transformer": tiny.answered(
+            nb,
+            WRONG,
+            tiny.prepend(
+                "ip = get_ipython()\nip.input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
+                "ip.input_transformers_post.append(lambda lines: ['pass\\n'])"
+            ),
+        ),
+        "ast_transformer": tiny.answered(
+            nb,
+            WRONG,
+            tiny.prepend(
+                "import ast\nclass Erase(ast.NodeTransformer):\n    def visit_Module(self, node):\n"
+                "        node.body = []\n        return node\nget_ipython().ast_transformers.append(Erase())"
+            ),
+        ),
+        "showtraceback": tiny.answered(
+            nb,
+            WRONG,
+            tiny.prepend(
+                "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\nip._showtraceback = lambda *a, **k: None\n"
+                "type(ip).showtraceback = lambda *a, **k: None"
+            ),
+        ),
+        "excepthook": tiny.answered(
+            nb,
+            WRONG,
+            tiny.prepend(
+                "import sys\nsys.excepthook = lambda *a: None\n"
+                "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)"
+            ),
+        ),
+        "patched_helpers": tiny.answered(
+            nb,
+            WRONG,
+            tiny.prepend("np.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None"),
+        ),
         "rebound_names": tiny.answered(nb, WRONG, tiny.prepend(YES + "np = Yes()")),
-        "patched_before_setup": tiny.answered(nb, WRONG, tiny.insert_before("tiny-setup",
-            "import numpy\nnumpy.isclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None")),
-        "always_equal": tiny.answered(nb, {
-            "tiny-add": "class Same:\n    def __eq__(self, other):\n        return True\n"
-                        "def add(a, b):\n    return Same()",
-            "tiny-mean": "def mean(xs):\n    return Same()"}),
+        "patched_before_setup": tiny.answered(
+            nb,
+            WRONG,
+            tiny.insert_before(
+                "tiny-setup",
+                "import numpy\nnumpy.isclose = lambda *a, **k: True\nnumpy.testing.assert_allclose = lambda *a, **k: None",
+            ),
+        ),
+        "always_equal": tiny.answered(
+            nb,
+            {
+                "tiny-add": "class Same:\n    def __eq__(self, other):\n        return True\n"
+                "def add(a, b):\n    return Same()",
+                "tiny-mean": "def mean(xs):\n    return Same()",
+            },
+        ),
         # test and locked cells changed or removed
-        "deleted_tests": tiny.answered(nb, {**WRONG, "tiny-add": RIGHT["tiny-add"]},
-                                       tiny.drop("tiny-add-tests", "tiny-mean-tests")),
-        "duplicated_tests": tiny.answered(nb, WRONG, tiny.duplicate_and_empty("tiny-add-tests"),
-                                          tiny.duplicate_and_empty("tiny-mean-tests")),
+        "deleted_tests": tiny.answered(
+            nb, {**WRONG, "tiny-add": RIGHT["tiny-add"]}, tiny.drop("tiny-add-tests", "tiny-mean-tests")
+        ),
+        "duplicated_tests": tiny.answered(
+            nb, WRONG, tiny.duplicate_and_empty("tiny-add-tests"), tiny.duplicate_and_empty("tiny-mean-tests")
+        ),
         # copied cells (JupyterLab keeps their nbgrader metadata): honest work counts, once
         "duplicated_cells": tiny.answered(nb, RIGHT, tiny.duplicate_every_graded_cell),
-        "duplicated_partial": tiny.answered(nb, {**WRONG, "tiny-add": RIGHT["tiny-add"]},
-                                            tiny.duplicate_every_graded_cell),
-        "edited_tests": tiny.answered(nb, WRONG, tiny.rewrite("tiny-add-tests", "print('ok')"),
-                                      tiny.rewrite("tiny-mean-tests", "pass")),
-        "unmarked_tests": tiny.answered(nb, WRONG, tiny.rewrite("tiny-add-tests", "pass", keep_metadata=False),
-                                        tiny.rewrite("tiny-mean-tests", "pass", keep_metadata=False)),
+        "duplicated_partial": tiny.answered(
+            nb, {**WRONG, "tiny-add": RIGHT["tiny-add"]}, tiny.duplicate_every_graded_cell
+        ),
+        "edited_tests": tiny.answered(
+            nb, WRONG, tiny.rewrite("tiny-add-tests", "print('ok')"), tiny.rewrite("tiny-mean-tests", "pass")
+        ),
+        "unmarked_tests": tiny.answered(
+            nb,
+            WRONG,
+            tiny.rewrite("tiny-add-tests", "pass", keep_metadata=False),
+            tiny.rewrite("tiny-mean-tests", "pass", keep_metadata=False),
+        ),
         "edited_setup": tiny.answered(nb, WRONG, tiny.rewrite("tiny-setup", YES + "np = Yes()\nSEED = 0")),
         # reaching outside the sandbox
         "file_snoop": tiny.answered(nb, WRONG, tiny.prepend(snoop)),
         "network": tiny.answered(nb, RIGHT, tiny.prepend(network)),
-        "environment": tiny.answered(nb, RIGHT, tiny.prepend(
-            "import os, json\nprint('ENVIRONMENT', json.dumps({k: v for k, v in os.environ.items() if 'KEY' in k or 'secret' in v}))")),
+        "environment": tiny.answered(
+            nb,
+            RIGHT,
+            tiny.prepend(
+                "import os, json\nprint('ENVIRONMENT', json.dumps({k: v for k, v in os.environ.items() if 'KEY' in k or 'secret' in v}))"
+            ),
+        ),
         # faults after the first exercise: keep its points, lose the rest, and say why
         "infinite_loop": tiny.answered(nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "while True:\n    pass")),
-        "memory_hog": tiny.answered(nb, RIGHT, tiny.insert_after(
-            FAULT_AFTER_ADD, "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024**2))")),
-        "fork_bomb": tiny.answered(nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "import os\nwhile True:\n    os.fork()")),
-        "kernel_kill": tiny.answered(nb, RIGHT, tiny.insert_after(
-            FAULT_AFTER_ADD, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")),
-        "infinite_print": tiny.answered(nb, RIGHT, tiny.insert_after(
-            FAULT_AFTER_ADD, "while True:\n    print('spam ' * 200)")),
+        "memory_hog": tiny.answered(
+            nb,
+            RIGHT,
+            tiny.insert_after(FAULT_AFTER_ADD, "blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024**2))"),
+        ),
+        "fork_bomb": tiny.answered(
+            nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "import os\nwhile True:\n    os.fork()")
+        ),
+        "kernel_kill": tiny.answered(
+            nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+        ),
+        "infinite_print": tiny.answered(
+            nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "while True:\n    print('spam ' * 200)")
+        ),
         "broken_metadata": tiny.answered(nb, RIGHT, tiny.insert_after(FAULT_AFTER_ADD, "x = 1"), _bogus_metadata),
         "not_json": b"{ this is not a notebook",
         "wrong_schema": b'{"cells": "none", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}',
@@ -166,7 +219,7 @@ def _bogus_metadata(notebook) -> None:
 @dataclass
 class Results:
     root: Path
-    course: GradingCourse
+    course: Course
     stdout: str
     stderr: str
     score: dict[str, float]
@@ -181,7 +234,7 @@ class Results:
             for output in cell.get("outputs", []):
                 for line in output.get("text", "").splitlines():
                     if line.startswith(tag + " "):
-                        return json.loads(line[len(tag) + 1:])
+                        return json.loads(line[len(tag) + 1 :])
         raise AssertionError(f"{student} printed no {tag} line")
 
 
@@ -203,7 +256,7 @@ def graded(tmp_path_factory) -> Results:
     finally:
         listener.close()
     assert result.returncode == 0, result.stderr[-3000:]
-    course = GradingCourse(root, root / "grading")
+    course = Course(root, root / "grading")
     score = {s.student: s.score for s in scores(course)}
     return Results(root, course, result.stdout, result.stderr, score, listener.connections)
 
@@ -220,12 +273,18 @@ def plain_nbgrader_scores(tmp_path_factory) -> dict[str, float]:
     cheats = submissions(tiny.released(root), root, port=9)
     (root / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.source_directory = 'solutions'\n"
-        f"c.CourseDirectory.release_directory = 'labs'\nc.CourseDirectory.db_url = 'sqlite:///{root}/release.db'\n")
+        f"c.CourseDirectory.release_directory = 'labs'\nc.CourseDirectory.db_url = 'sqlite:///{root}/release.db'\n"
+    )
     for student in FOOL_NBGRADER:
         (root / "submitted" / student / tiny.LAB).mkdir(parents=True)
         nbformat.write(cheats[student], root / "submitted" / student / tiny.LAB / f"{tiny.LAB}.ipynb")
-    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", tiny.LAB, "--force"],
-                            cwd=root, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "autograde", tiny.LAB, "--force"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     with Gradebook(f"sqlite:///{root}/release.db") as gradebook:
         return {student: gradebook.find_submission(tiny.LAB, student).score for student in FOOL_NBGRADER}
@@ -242,8 +301,19 @@ def test_honest_work_keeps_its_points_beside_the_cheats(graded):
     assert graded.faults("honest") == []
 
 
-@pytest.mark.parametrize("student", ["input_transformer", "ast_transformer", "showtraceback", "excepthook",
-                                     "patched_helpers", "rebound_names", "patched_before_setup", "always_equal"])
+@pytest.mark.parametrize(
+    "student",
+    [
+        "input_transformer",
+        "ast_transformer",
+        "showtraceback",
+        "excepthook",
+        "patched_helpers",
+        "rebound_names",
+        "patched_before_setup",
+        "always_equal",
+    ],
+)
 def test_tampering_with_execution_earns_nothing(graded, student):
     assert graded.score[student] == 0
 
@@ -253,7 +323,12 @@ def test_deleted_test_cells_are_put_back_and_graded(graded):
     assert graded.score["deleted_tests"] == ADD_ONLY
     notebook = nbformat.read(graded.course.autograded / "deleted_tests" / tiny.LAB / f"{tiny.LAB}.ipynb", 4)
     assert [tiny.grade_id(c) for c in notebook.cells if tiny.grade_id(c)] == [
-        "tiny-setup", "tiny-add", "tiny-add-tests", "tiny-mean", "tiny-mean-tests"]
+        "tiny-setup",
+        "tiny-add",
+        "tiny-add-tests",
+        "tiny-mean",
+        "tiny-mean-tests",
+    ]
     notes = read_faults(graded.course.autograded / "deleted_tests" / tiny.LAB)["notes"]
     assert [note.split()[0] for note in notes] == ["tiny-add-tests", "tiny-mean-tests"], notes
 
@@ -276,8 +351,13 @@ def test_changed_test_and_locked_cells_are_restored(graded, student):
 
 def test_the_kernel_sees_neither_solutions_nor_gradebook_nor_other_students(graded):
     found = graded.printed("file_snoop", "SNOOP")
-    assert found == {"solution": False, "gradebook": False, "others": False, "tests": False,
-                     "error": "FileNotFoundError"}
+    assert found == {
+        "solution": False,
+        "gradebook": False,
+        "others": False,
+        "tests": False,
+        "error": "FileNotFoundError",
+    }
     assert graded.score["file_snoop"] == 0
 
 
@@ -293,12 +373,15 @@ def test_the_kernel_gets_none_of_the_graders_keys(graded):
     assert graded.score["environment"] == FULL
 
 
-@pytest.mark.parametrize(("student", "reason"), [
-    ("infinite_loop", "10-second limit per cell"),
-    ("fork_bomb", "processes"),
-    ("kernel_kill", "killed"),
-    ("infinite_print", "KiB a notebook may print"),
-])
+@pytest.mark.parametrize(
+    ("student", "reason"),
+    [
+        ("infinite_loop", "10-second limit per cell"),
+        ("fork_bomb", "processes"),
+        ("kernel_kill", "killed"),
+        ("infinite_print", "KiB a notebook may print"),
+    ],
+)
 def test_a_fault_keeps_the_points_earned_before_it_and_says_why(graded, student, reason):
     assert graded.score[student] == ADD_ONLY
     faults = graded.faults(student)
@@ -322,7 +405,8 @@ def test_a_file_that_is_not_a_notebook_scores_zero_with_a_reason(graded, student
 def test_a_notebook_nbgrader_refuses_scores_zero_with_its_reason(graded):
     assert graded.score["broken_metadata"] == 0
     assert graded.faults("broken_metadata")[0].startswith(
-        "nbgrader could not grade it (nbgrader.nbgraderformat.common.SchemaTooOldError: Outdated schema version: 0")
+        "nbgrader could not grade it (nbgrader.nbgraderformat.common.SchemaTooOldError: Outdated schema version: 0"
+    )
     assert "broken_metadata: nbgrader could not grade it" in graded.stderr
 
 

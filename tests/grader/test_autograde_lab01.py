@@ -11,11 +11,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from answers import solution_answers, with_answers
 from tiny_lab import duplicate_every_graded_cell
 
-from grader.autograde import GradingCourse
 from grader.export import scores
-from grader.release import solution_answers, with_answers
+from grader.layout import Course
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_data"
@@ -41,8 +41,13 @@ def hidden_lines() -> list[str]:
 
 
 def grader(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "--course-dir", str(root / "state"), *args],
-                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--course-dir", str(root / "state"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,27 +69,42 @@ def course(tmp_path_factory) -> Path:
 
     late = root / "late" / "102"  # hopper resubmits with the first exercise done
     late.mkdir(parents=True)
-    (late / f"{LAB}.ipynb").write_bytes(student_version({"lab01-validate-check_record": answers["lab01-validate-check_record"]}))
+    (late / f"{LAB}.ipynb").write_bytes(
+        student_version({"lab01-validate-check_record": answers["lab01-validate-check_record"]})
+    )
     result = grader(root, "autograde", str(root / "late"), "--lab", LAB, "--student", "102")
     assert result.returncode == 0, result.stderr[-3000:]
     return root
 
 
 def score_of(root: Path) -> dict[str, float]:
-    return {s.student: s.score for s in scores(GradingCourse(REPO, root / "state"))}
+    return {s.student: s.score for s in scores(Course(REPO, root / "state"))}
 
 
 def test_autograde_scores_the_zip_and_regrades_one_student(course: Path):
     assert score_of(course) == {"101": 36, "102": 4, "103": 0, "104": 36}
     summary = (course / "summary.txt").read_text().strip()
-    assert re.fullmatch(r"graded 4 submissions of lab01_data in \d+ s: mean 18\.0/42, 0 with faults or problems; "
-                        r"next: python -m grader feedback --lab lab01_data", summary), summary
+    assert re.fullmatch(
+        r"graded 4 submissions of lab01_data in \d+ s: mean 18\.0/42, 0 with faults or problems; "
+        r"next: python -m grader feedback --lab lab01_data",
+        summary,
+    ), summary
 
 
 def test_the_gradebook_is_nbgrader_s_own(course: Path):
-    result = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "db", "student", "list",
-                             f"--CourseDirectory.db_url=sqlite:///{course / 'state' / 'gradebook.db'}"],
-                            capture_output=True, text=True, timeout=120, cwd=course)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "nbgrader"),
+            "db",
+            "student",
+            "list",
+            f"--CourseDirectory.db_url=sqlite:///{course / 'state' / 'gradebook.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=course,
+    )
     assert result.returncode == 0, result.stderr
     assert all(student in result.stdout for student in ("101", "102", "103", "104"))
 
@@ -109,7 +129,11 @@ def test_export_csv_has_one_column_per_graded_cell(course: Path):
     assert list(rows[0])[:4] == ["student_id", "lab", "score", "max_score"]
     assert "lab01-validate-check_record-tests" in rows[0]
     lovelace = next(r for r in rows if r["student_id"] == "101")
-    assert (lovelace["score"], lovelace["max_score"], lovelace["lab01-pipeline-make_dataset-tests"]) == ("36", "42", "8")
+    assert (lovelace["score"], lovelace["max_score"], lovelace["lab01-pipeline-make_dataset-tests"]) == (
+        "36",
+        "42",
+        "8",
+    )
 
 
 def test_export_canvas_matches_students_by_their_canvas_id(course: Path):

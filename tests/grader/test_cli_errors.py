@@ -12,18 +12,26 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def grader(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "--course-dir", str(tmp_path / "state"), *args],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "--course-dir", str(tmp_path / "state"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["autograde", "{tmp}/nowhere", "--lab", "lab01_data"], "does not exist: give a folder"),
-    (["autograde", "{tmp}", "--lab", "lab99_nothing"], "no lab 'lab99_nothing'; labs in solutions/: lab01_data"),
-    (["autograde", "{tmp}/broken.zip", "--lab", "lab01_data"], "is neither a folder nor a zip file"),
-    (["autograde", "{tmp}", "--lab", "lab01_data", "--student", "ghost"], "no submission of lab01_data by 'ghost'"),
-    (["export", "--out", "{tmp}/out.csv"], "no gradebook at"),
-    (["feedback"], "no gradebook at"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["autograde", "{tmp}/nowhere", "--lab", "lab01_data"], "does not exist: give a folder"),
+        (["autograde", "{tmp}", "--lab", "lab99_nothing"], "no lab 'lab99_nothing'; labs in solutions/: lab01_data"),
+        (["autograde", "{tmp}/broken.zip", "--lab", "lab01_data"], "is neither a folder nor a zip file"),
+        (["autograde", "{tmp}", "--lab", "lab01_data", "--student", "ghost"], "no submission of lab01_data by 'ghost'"),
+        (["export", "--out", "{tmp}/out.csv"], "no gradebook at"),
+        (["feedback"], "no gradebook at"),
+    ],
+)
 def test_one_line_and_status_2(tmp_path: Path, args: list[str], message: str):
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\0" * 40)
     result = grader(tmp_path, *(a.format(tmp=tmp_path) for a in args))
@@ -34,8 +42,21 @@ def test_one_line_and_status_2(tmp_path: Path, args: list[str], message: str):
 
 def test_course_dir_may_follow_the_command(tmp_path: Path):
     """Instructors type options after the command: ``export --out F --course-dir D`` reads D's gradebook."""
-    result = subprocess.run([sys.executable, "-m", "grader", "export", "--out", str(tmp_path / "o.csv"),
-                             "--course-dir", str(tmp_path / "elsewhere")], capture_output=True, text=True, timeout=120,
-                            cwd=REPO)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "export",
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--course-dir",
+            str(tmp_path / "elsewhere"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
     assert result.returncode == 2
     assert f"no gradebook at {tmp_path / 'elsewhere' / 'gradebook.db'}" in result.stderr

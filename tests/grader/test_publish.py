@@ -15,17 +15,31 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.layout import Course
 from grader.publish import answer_lines, leaks
-from grader.release import Course
 
 REPO = Path(__file__).resolve().parents[2]
-COURSE_FILES = ("solutions", "labs", "course", "socratiq_ext", "tests", "environment.yml", "pyproject.toml",
-                "run.py", ".devcontainer")
+COURSE_FILES = (
+    "solutions",
+    "labs",
+    "course",
+    "socratiq_ext",
+    "tests",
+    "environment.yml",
+    "pyproject.toml",
+    "run.py",
+    ".devcontainer",
+)
 
 
 def publish(folder: Path, root: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader", "publish", str(folder), "--course-root", str(root)],
-                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "publish", str(folder), "--course-root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +78,26 @@ def test_the_edition_holds_no_line_of_a_solution_or_hidden_test(edition: Path):
 
 def test_the_edition_holds_no_instructor_file(edition: Path):
     top = sorted(p.name for p in edition.iterdir())
-    assert top == [".devcontainer", ".git", ".gitignore", "Makefile", "README.md", "course", "environment.yml", "labs",
-                   "pyproject.toml", "run.py", "socratiq_ext", "tests"]
+    assert top == [
+        ".devcontainer",
+        ".git",
+        ".gitignore",
+        "Makefile",
+        "README.md",
+        "course",
+        "environment.yml",
+        "labs",
+        "pyproject.toml",
+        "run.py",
+        "socratiq_ext",
+        "tests",
+    ]
     relative = [str(p.relative_to(edition)) for p in files(edition)]
-    assert not [p for p in relative if p.startswith(("solutions", "grader", "grading", "tests/labs", "tests/grader",
-                                                     "tests/e2e", "bench"))]
+    assert not [
+        p
+        for p in relative
+        if p.startswith(("solutions", "grader", "grading", "tests/labs", "tests/grader", "tests/e2e", "bench"))
+    ]
     assert not [p for p in relative if p.endswith((".db", ".sqlite3"))], "no gradebook or progress store"
     assert "-m grader" not in (edition / "Makefile").read_text(), "students have no grader to run"
     packages = tomllib.loads((edition / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
@@ -86,7 +115,9 @@ def test_the_edition_is_a_git_repository_with_its_labs(edition: Path):
 
 def test_a_hint_that_quotes_a_hidden_test_stops_the_publication(course_copy: Path, tmp_path: Path):
     source = nbformat.read(course_copy / "solutions" / "lab01_data" / "lab01_data.ipynb", as_version=4)
-    hidden = next(c.source.split("### BEGIN HIDDEN TESTS")[1] for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source)
+    hidden = next(
+        c.source.split("### BEGIN HIDDEN TESTS")[1] for c in source.cells if "### BEGIN HIDDEN TESTS" in c.source
+    )
     quoted = max(hidden.splitlines(), key=len).strip()
     hints = course_copy / "course" / "hints" / "lab01_data.toml"
     hints.write_text(hints.read_text() + f"\n# A careless note: {quoted}\n")

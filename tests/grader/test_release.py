@@ -11,8 +11,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbgrader.api import Gradebook
 
-from grader.release import ignored_names
+from grader.layout import Course
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,15 +25,21 @@ def grader(*args: str, root: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PATH": path}
     env.pop("VIRTUAL_ENV", None)
     extra = ["--course-root", str(root)] if root else []
-    return subprocess.run([sys.executable, "-m", "grader", *extra, *args], cwd=root or REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *extra, *args],
+        cwd=root or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     """A copy of this course's solutions/ and labs/ to break and mend."""
     for folder in ("solutions", "labs"):
-        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns(*ignored_names()))
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns(*Course(REPO).ignore_globs()))
     return tmp_path
 
 
@@ -87,7 +94,9 @@ def test_running_a_solution_in_place_changes_neither_check_nor_release(course: P
     lab = "lab04_deploy"
     folder = course / "solutions" / lab
     notebook = nbformat.read(folder / f"{lab}.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
     written = sorted(str(p.relative_to(folder)) for p in folder.iterdir() if p.name != f"{lab}.ipynb")
     assert written, "the lab wrote nothing next to its notebook: this test needs a lab that does"
 
@@ -95,6 +104,16 @@ def test_running_a_solution_in_place_changes_neither_check_nor_release(course: P
     assert result.returncode == 0, result.stderr
     assert grader("release", lab, root=course).returncode == 0
     assert sorted(p.name for p in (course / "labs" / lab).iterdir()) == [f"{lab}.ipynb"]
+
+
+def test_release_records_the_lab_in_the_gradebook_of_course_dir(course: Path, tmp_path_factory):
+    """``--course-dir`` means the same to release as to autograde: the gradebook lives there, not in grading/."""
+    state = tmp_path_factory.mktemp("state")
+    lab = sorted(p.name for p in (course / "solutions").iterdir())[0]
+    assert grader("--course-dir", str(state), "release", lab, root=course).returncode == 0
+    with Gradebook(f"sqlite:///{state / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_assignment(lab).name == lab
+    assert not (course / "grading").exists()
 
 
 def test_release_of_an_unknown_lab_says_which_labs_exist(course: Path):

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import tiny_lab as tiny
 
-from grader.autograde import GradingCourse
 from grader.export import scores
-from grader.sandbox import Limits, bwrap_command, kernel_environment
+from grader.layout import Course
+from grader.sandbox import bwrap_command, kernel_environment
 
 NO_BWRAP_PATH = str(Path(sys.executable).parent)  # the environment's scripts, and no /usr/bin
 
@@ -34,8 +34,10 @@ def test_strict_refuses_in_one_line_and_grades_nothing(tmp_path: Path):
 def test_best_effort_says_what_is_missing_and_still_grades(tmp_path: Path):
     result = tiny.grade(tmp_path, honest_submission(tmp_path), path=NO_BWRAP_PATH)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stderr.splitlines()[0].startswith("sandbox: bubblewrap (bwrap) is not installed, so kernels can reach")
-    course = GradingCourse(tmp_path, tmp_path / "grading")
+    assert result.stderr.splitlines()[0].startswith(
+        "sandbox: bubblewrap (bwrap) is not installed, so kernels can reach"
+    )
+    course = Course(tmp_path, tmp_path / "grading")
     assert {s.student: s.score for s in scores(course)} == {"honest": tiny.FULL}
 
 
@@ -47,5 +49,5 @@ def test_the_sandbox_shows_the_student_folder_and_the_course_library_only(tmp_pa
 
 
 def test_each_parallel_kernel_gets_its_share_of_the_cores(tmp_path: Path):
-    env = kernel_environment(tmp_path, Limits(threads=1).threads)
+    env = kernel_environment(tmp_path, threads=1)
     assert env["TF_NUM_INTRAOP_THREADS"] == env["OMP_NUM_THREADS"] == "1"

@@ -44,28 +44,43 @@ def test_a_folder_in_either_layout(tmp_path: Path):
 
 
 def test_a_canvas_download_names_students_by_canvas_id(tmp_path: Path):
-    archive = zipped(tmp_path, {f"lovelaceada_1234_98765_{LAB}.ipynb": NOTEBOOK,
-                                f"hopper_LATE_77_5555_{LAB}-1.ipynb": NOTEBOOK,
-                                "hopper_77_5555_notes.txt": b"not a notebook"})
+    archive = zipped(
+        tmp_path,
+        {
+            f"lovelaceada_1234_98765_{LAB}.ipynb": NOTEBOOK,
+            f"hopper_LATE_77_5555_{LAB}-1.ipynb": NOTEBOOK,
+            "hopper_77_5555_notes.txt": b"not a notebook",
+        },
+    )
     found, skipped = collect(archive, LAB)
     assert students(found) == ["1234", "77"]
     assert skipped == []
 
 
 def test_a_moodle_download_and_a_zipped_folder(tmp_path: Path):
-    archive = zipped(tmp_path, {f"Ada Lovelace_4321_assignsubmission_file_/{LAB}.ipynb": NOTEBOOK,
-                                f"export/grace/{LAB}/{LAB}.ipynb": NOTEBOOK})
+    archive = zipped(
+        tmp_path,
+        {
+            f"Ada Lovelace_4321_assignsubmission_file_/{LAB}.ipynb": NOTEBOOK,
+            f"export/grace/{LAB}/{LAB}.ipynb": NOTEBOOK,
+        },
+    )
     found, _ = collect(archive, LAB)
     assert students(found) == ["4321", "grace"]
 
 
 def test_unsafe_or_unusable_members_are_skipped_with_a_reason(tmp_path: Path):
-    archive = zipped(tmp_path, {f"../../evil/{LAB}.ipynb": NOTEBOOK,
-                                f"/abs/{LAB}.ipynb": NOTEBOOK,
-                                f"bad name!/{LAB}.ipynb": NOTEBOOK,
-                                f"big/{LAB}.ipynb": b"x" * (MAX_NOTEBOOK_BYTES + 1),
-                                f"ok/{LAB}.ipynb": NOTEBOOK,
-                                f"again/ok/{LAB}.ipynb": NOTEBOOK})
+    archive = zipped(
+        tmp_path,
+        {
+            f"../../evil/{LAB}.ipynb": NOTEBOOK,
+            f"/abs/{LAB}.ipynb": NOTEBOOK,
+            f"bad name!/{LAB}.ipynb": NOTEBOOK,
+            f"big/{LAB}.ipynb": b"x" * (MAX_NOTEBOOK_BYTES + 1),
+            f"ok/{LAB}.ipynb": NOTEBOOK,
+            f"again/ok/{LAB}.ipynb": NOTEBOOK,
+        },
+    )
     found, skipped = collect(archive, LAB)
     assert students(found) == ["ok"]
     reasons = "\n".join(skipped)
@@ -88,7 +103,7 @@ def test_a_zip_with_corrupted_contents_gets_one_line(tmp_path: Path):
     archive = zipped(tmp_path, {f"alice/{LAB}.ipynb": NOTEBOOK})
     data = bytearray(archive.read_bytes())
     start = data.index(NOTEBOOK[:20])
-    data[start:start + 20] = b"X" * 20  # the central directory still reads; the member's CRC no longer matches
+    data[start : start + 20] = b"X" * 20  # the central directory still reads; the member's CRC no longer matches
     archive.write_bytes(bytes(data))
     with pytest.raises(SubmissionsError, match="is a damaged zip .*download the LMS export again"):
         collect(archive, LAB)

@@ -17,10 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+from answers import with_answers
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from grader.cells import grade_id
 from grader.cli import put_environment_scripts_on_path
-from grader.release import generate, with_answers
+from grader.layout import Course
+from grader.release import generate
 
 LAB = "tiny"
 POINTS = {"tiny-add-tests": 2, "tiny-mean-tests": 3}
@@ -29,8 +32,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=None) -> dict:
-    nbgrader = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution,
-                "task": False}
+    nbgrader = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if points is not None:
         nbgrader["points"] = points
     return {"nbgrader": nbgrader}
@@ -39,39 +48,50 @@ def _meta(grade_id: str, *, grade=False, solution=False, locked=False, points=No
 SOURCE_CELLS = [
     new_markdown_cell("# A tiny lab\nTwo small functions, checked by visible and hidden tests."),
     new_code_cell("import numpy as np\nSEED = 7", metadata=_meta("tiny-setup", locked=True)),
-    new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
-                  metadata=_meta("tiny-add", solution=True)),
-    new_code_cell('assert type(add(2, 3)) is int, "add must return an int for ints"\n'
-                  'assert add(2, 3) == 5, "2 + 3 should be 5"\n'
-                  'print("add: visible checks passed")\n'
-                  "### BEGIN HIDDEN TESTS\n"
-                  "rng = np.random.default_rng(SEED)\n"
-                  "for a, b in rng.integers(-100, 100, size=(20, 2)).tolist():\n"
-                  "    assert isinstance(add(a, b), int) and add(a, b) == a + b\n"
-                  "### END HIDDEN TESTS",
-                  metadata=_meta("tiny-add-tests", grade=True, locked=True, points=POINTS["tiny-add-tests"])),
-    new_code_cell("def mean(xs):\n    ### BEGIN SOLUTION\n    return float(sum(xs)) / len(xs)\n    ### END SOLUTION",
-                  metadata=_meta("tiny-mean", solution=True)),
-    new_code_cell('assert type(mean([1.0, 2.0])) is float, "mean must return a float"\n'
-                  'np.testing.assert_allclose(mean([1.0, 2.0, 3.0]), 2.0, err_msg="the mean of 1, 2, 3 is 2")\n'
-                  "### BEGIN HIDDEN TESTS\n"
-                  "xs = np.random.default_rng(SEED + 1).normal(size=50).tolist()\n"
-                  "assert type(mean(xs)) is float\n"
-                  "assert np.isclose(mean(xs), np.mean(xs))\n"
-                  "### END HIDDEN TESTS",
-                  metadata=_meta("tiny-mean-tests", grade=True, locked=True, points=POINTS["tiny-mean-tests"])),
+    new_code_cell(
+        "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+        metadata=_meta("tiny-add", solution=True),
+    ),
+    new_code_cell(
+        'assert type(add(2, 3)) is int, "add must return an int for ints"\n'
+        'assert add(2, 3) == 5, "2 + 3 should be 5"\n'
+        'print("add: visible checks passed")\n'
+        "### BEGIN HIDDEN TESTS\n"
+        "rng = np.random.default_rng(SEED)\n"
+        "for a, b in rng.integers(-100, 100, size=(20, 2)).tolist():\n"
+        "    assert isinstance(add(a, b), int) and add(a, b) == a + b\n"
+        "### END HIDDEN TESTS",
+        metadata=_meta("tiny-add-tests", grade=True, locked=True, points=POINTS["tiny-add-tests"]),
+    ),
+    new_code_cell(
+        "def mean(xs):\n    ### BEGIN SOLUTION\n    return float(sum(xs)) / len(xs)\n    ### END SOLUTION",
+        metadata=_meta("tiny-mean", solution=True),
+    ),
+    new_code_cell(
+        'assert type(mean([1.0, 2.0])) is float, "mean must return a float"\n'
+        'np.testing.assert_allclose(mean([1.0, 2.0, 3.0]), 2.0, err_msg="the mean of 1, 2, 3 is 2")\n'
+        "### BEGIN HIDDEN TESTS\n"
+        "xs = np.random.default_rng(SEED + 1).normal(size=50).tolist()\n"
+        "assert type(mean(xs)) is float\n"
+        "assert np.isclose(mean(xs), np.mean(xs))\n"
+        "### END HIDDEN TESTS",
+        metadata=_meta("tiny-mean-tests", grade=True, locked=True, points=POINTS["tiny-mean-tests"]),
+    ),
 ]
 
-RIGHT = {"tiny-add": "def add(a, b):\n    return a + b",
-         "tiny-mean": "def mean(xs):\n    return float(sum(xs)) / len(xs)"}
-WRONG = {"tiny-add": "def add(a, b):\n    return 0",
-         "tiny-mean": "def mean(xs):\n    return 0.0"}
+RIGHT = {
+    "tiny-add": "def add(a, b):\n    return a + b",
+    "tiny-mean": "def mean(xs):\n    return float(sum(xs)) / len(xs)",
+}
+WRONG = {"tiny-add": "def add(a, b):\n    return 0", "tiny-mean": "def mean(xs):\n    return 0.0"}
 
 
 def write_course(root: Path) -> None:
     """``root/solutions/tiny/tiny.ipynb``: the instructor's source notebook."""
-    notebook = new_notebook(cells=[nbformat.from_dict(c) for c in SOURCE_CELLS], metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook = new_notebook(
+        cells=[nbformat.from_dict(c) for c in SOURCE_CELLS],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     folder = root / "solutions" / LAB
     folder.mkdir(parents=True)
     nbformat.write(notebook, folder / f"{LAB}.ipynb")
@@ -80,15 +100,11 @@ def write_course(root: Path) -> None:
 def released(root: Path) -> nbformat.NotebookNode:
     """The student version, as nbgrader generates it."""
     put_environment_scripts_on_path()  # nbgrader runs alembic when it creates a gradebook
-    labs = generate(LAB, root, f"sqlite:///{root / 'release.db'}")
+    labs = generate(Course(REPO).elsewhere(root, state=root / "release"), LAB)
     return nbformat.read(labs / f"{LAB}.ipynb", as_version=4)
 
 
 Edit = Callable[[nbformat.NotebookNode], None]
-
-
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def answered(student_version: nbformat.NotebookNode, answers: dict[str, str], *edits: Edit) -> nbformat.NotebookNode:
@@ -101,32 +117,39 @@ def answered(student_version: nbformat.NotebookNode, answers: dict[str, str], *e
 
 def prepend(code: str, to: str = "tiny-add") -> Edit:
     """Put ``code`` at the top of an answer cell: the student's own cell, run before the tests."""
+
     def edit(notebook):
         for cell in notebook.cells:
             if grade_id(cell) == to:
                 cell.source = code + "\n" + cell.source
+
     return edit
 
 
 def insert_after(anchor: str, code: str) -> Edit:
     """A new cell of the student's own after the cell ``anchor``."""
+
     def edit(notebook):
         index = next(i for i, cell in enumerate(notebook.cells) if grade_id(cell) == anchor)
         notebook.cells.insert(index + 1, new_code_cell(code))
+
     return edit
 
 
 def insert_before(anchor: str, code: str) -> Edit:
     """A new cell of the student's own before the cell ``anchor``."""
+
     def edit(notebook):
         index = next(i for i, cell in enumerate(notebook.cells) if grade_id(cell) == anchor)
         notebook.cells.insert(index, new_code_cell(code))
+
     return edit
 
 
 def drop(*grade_ids: str) -> Edit:
     def edit(notebook):
         notebook.cells = [cell for cell in notebook.cells if grade_id(cell) not in grade_ids]
+
     return edit
 
 
@@ -137,17 +160,20 @@ def rewrite(target: str, source: str, keep_metadata: bool = True) -> Edit:
                 cell.source = source
                 if not keep_metadata:
                     cell.metadata = {}
+
     return edit
 
 
 def duplicate_and_empty(target: str) -> Edit:
     """Keep the real test cell, and add a copy of it after, emptied (nbgrader keeps the last copy)."""
+
     def edit(notebook):
         index = next(i for i, cell in enumerate(notebook.cells) if grade_id(cell) == target)
         copy = nbformat.from_dict(json.loads(json.dumps(notebook.cells[index])))
         copy.source = "pass"
         copy["id"] = uuid.uuid4().hex[:8]
         notebook.cells.insert(index + 1, copy)
+
     return edit
 
 
@@ -170,6 +196,24 @@ SECRETS = {"SOCRATIQ_API_KEY": "sk-instructor-secret", "OPENAI_API_KEY": "sk-ins
 def grade(root: Path, submissions: Path, *options: str, path: str | None = None) -> subprocess.CompletedProcess:
     """``python -m grader autograde`` on the tiny lab, as an instructor runs it (with keys in the environment)."""
     env = {**os.environ, **SECRETS, **({"PATH": path} if path is not None else {})}
-    return subprocess.run([sys.executable, "-m", "grader", "--course-root", str(root), "--course-dir",
-                           str(root / "grading"), "autograde", str(submissions), "--lab", LAB, *options],
-                          capture_output=True, text=True, timeout=900, cwd=REPO, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "--course-root",
+            str(root),
+            "--course-dir",
+            str(root / "grading"),
+            "autograde",
+            str(submissions),
+            "--lab",
+            LAB,
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+        env=env,
+    )

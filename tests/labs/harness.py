@@ -14,50 +14,52 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from answers import solution_answers, with_answers
 from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
+from grader.cells import grade_id, is_test
 from grader.cli import put_environment_scripts_on_path
-from grader.release import copy_source, load_config, solution_answers, with_answers
+from grader.layout import Course
+from grader.release import copy_source
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
-def is_answer(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("solution", False) and not meta.get("grade", False)
-
-
-def is_test(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("grade", False) and not meta.get("solution", False)
 
 
 def execute(notebook, workdir: Path, timeout: int = 300):
     """Run a notebook with the Python 3 kernel, not stopping at errors; return the executed copy."""
     copy = nbformat.from_dict(notebook)
-    NotebookClient(copy, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(workdir)}}).execute()
+    NotebookClient(
+        copy, timeout=timeout, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(workdir)}}
+    ).execute()
     return copy
 
 
-def printed_json(cell, marker: str) -> dict:
-    """The JSON a cell printed after ``marker`` (how a test reads results out of a notebook run)."""
-    text = "".join(out.get("text", "") for out in cell.outputs)
-    return json.loads(text.split(marker, 1)[1])
+def printed_json(ran, marker: str) -> dict:
+    """The JSON printed after ``marker`` by a cell, or by the last cell of a notebook that printed it (how a
+    test reads results out of a notebook run)."""
+    cells = [ran] if "outputs" in ran else [c for c in ran.cells if c.cell_type == "code"]
+    texts = ["".join(out.get("text", "") for out in cell.outputs) for cell in cells]
+    return json.loads(next(text for text in reversed(texts) if marker in text).split(marker, 1)[1])
+
+
+def appended(notebook, *codes: str):
+    """A copy of ``notebook`` with a code cell added at the end for each of ``codes`` that is not empty."""
+    copy = nbformat.from_dict(notebook)
+    copy.cells += [new_code_cell(code) for code in codes if code]
+    return copy
 
 
 def errors(notebook) -> dict[str, str]:
     """``{cell id: 'Error: message'}`` for every cell whose execution raised."""
     return {
         grade_id(cell) or cell.id: f"{out.ename}: {out.evalue}"
-        for cell in notebook.cells if cell.cell_type == "code"
-        for out in cell.get("outputs", []) if out.output_type == "error"
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
     }
 
 
@@ -71,19 +73,24 @@ class ScratchCourse:
     @classmethod
     def create(cls, root: Path, lab: str) -> "ScratchCourse":
         put_environment_scripts_on_path()
-        copy_source(REPO / "solutions", lab, root)
+        copy_source(Course(REPO), lab, root)
         course = cls(root, lab)
         result = course.api.generate_assignment(lab, force=True, create=True)
         assert result["success"], result.get("error") or result.get("log")
         return course
 
     @property
+    def layout(self) -> Course:
+        """The course's configuration over this scratch folder, which holds its state too."""
+        return Course(REPO).elsewhere(self.root)
+
+    @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
+        return self.layout.db_url
 
     @property
     def api(self) -> NbGraderAPI:
-        return NbGraderAPI(config=load_config(root=str(self.root), db_url=self.db_url))
+        return NbGraderAPI(config=self.layout.config())
 
     @property
     def source(self):
@@ -98,7 +105,7 @@ class ScratchCourse:
         return with_answers(self.released, solution_answers(self.source))
 
     def submit(self, student: str, notebook) -> None:
-        folder = self.root / load_config().CourseDirectory.submitted_directory / student / self.lab
+        folder = self.layout.submitted / student / self.lab
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, folder / f"{self.lab}.ipynb")
 
@@ -115,22 +122,20 @@ class ScratchCourse:
 
     def graded_notebook(self, student: str):
         """The notebook as nbgrader ran it for ``student``, outputs included."""
-        folder = self.root / load_config().CourseDirectory.autograded_directory / student / self.lab
+        folder = self.layout.autograded / student / self.lab
         return nbformat.read(folder / f"{self.lab}.ipynb", as_version=4)
 
     def max_scores(self) -> dict[str, float]:
         return {grade_id(c): float(c.metadata["nbgrader"]["points"]) for c in self.source.cells if is_test(c)}
 
 
-def autograde_in_parallel(students_by_course: dict[Path, list[str]], lab: str) -> None:
-    """Autograde each scratch course's students with plain nbgrader, one worker process per course."""
-    context = multiprocessing.get_context("spawn")  # nbgrader and its kernels start clean in each worker
-    with ProcessPoolExecutor(max_workers=len(students_by_course), mp_context=context) as pool:
-        for done in [pool.submit(_autograde_all, root, lab, students) for root, students in students_by_course.items()]:
-            done.result()
+def grading_workers(count: int) -> ProcessPoolExecutor:
+    """Worker processes for plain nbgrader, spawned so that nbgrader and its kernels start clean in each."""
+    return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
 
 
-def _autograde_all(root: Path, lab: str, students: list[str]) -> None:
+def autograde_all(root: Path, lab: str, students: list[str]) -> None:
+    """Autograde, one after another, the students submitted to the scratch course at ``root``."""
     course = ScratchCourse(root, lab)
     for student in students:
         course.autograde(student)

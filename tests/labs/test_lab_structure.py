@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from harness import grade_id, is_answer, is_test
+from grader.cells import grade_id, is_answer, is_test
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = sorted((REPO / "solutions").glob("*/*.ipynb"))
@@ -24,7 +24,9 @@ def test_there_are_labs():
     assert SOURCES, "solutions/ holds no lab"
 
 
-@pytest.mark.parametrize("path", SOURCES + sorted((REPO / "labs").glob("*/*.ipynb")), ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+@pytest.mark.parametrize(
+    "path", SOURCES + sorted((REPO / "labs").glob("*/*.ipynb")), ids=lambda p: f"{p.parent.parent.name}/{p.stem}"
+)
 def test_notebooks_are_committed_without_outputs(path):
     notebook = nbformat.read(path, as_version=4)
     dirty = [c.id for c in notebook.cells if c.cell_type == "code" and (c.outputs or c.execution_count)]

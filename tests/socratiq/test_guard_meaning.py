@@ -15,19 +15,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from llm_server import Reply
+from online import online_config
 
 from grader.fingerprints import fingerprint_path, lab_fingerprints, solution_code
+from grader.layout import Course
 from grader.publish import answer_lines
-from grader.release import Course
-from llm_server import Reply
 from socratiq_ext import Tutor
 from socratiq_ext.content import known_labs, load_lab
+from socratiq_ext.context import ErrorInfo
 from socratiq_ext.fingerprints import CodeLedger, load_fingerprints, solution_lines
 from socratiq_ext.guardrails import ReplyGuard
 from socratiq_ext.prompts import ask_messages, explain_messages, hint_messages
-from socratiq_ext.context import ErrorInfo
-
-from online import online_config
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = "lab01_data"
@@ -100,7 +99,9 @@ def test_renamed_identifiers_change_nothing():
 def test_code_spelled_out_in_words_is_read_as_code():
     words = {"(": " open paren ", ")": " close paren ", ".": " dot ", ",": " comma ", "=": " equals ", "-": " minus "}
     lines = solution_lines(solutions(LAB)[GROUPS])
-    spoken = ["Step {}: {}.".format(n, "".join(words.get(c, c) for c in line.strip())) for n, line in enumerate(lines, 1)]
+    spoken = [
+        "Step {}: {}.".format(n, "".join(words.get(c, c) for c in line.strip())) for n, line in enumerate(lines, 1)
+    ]
     shown = guarded("\n".join(spoken))
     assert sum(s in shown for s in spoken) <= 1
 
@@ -125,8 +126,10 @@ def test_the_budget_survives_a_kernel_restart(home, llm):
 
 
 def test_a_reply_without_solution_code_streams_unchanged():
-    reply = ("What does `connected_components` return? Read its documentation: a pair.\n"
-             "```python\nnp.isfinite(values)\n```\nWhich of the two do you need?")
+    reply = (
+        "What does `connected_components` return? Read its documentation: a pair.\n"
+        "```python\nnp.isfinite(values)\n```\nWhich of the two do you need?"
+    )
     assert guarded(reply) == reply
 
 
@@ -145,14 +148,23 @@ def test_no_prompt_and_no_course_file_holds_solution_code():
     """The LLM is never told the answer, not even as words to avoid, and course/ ships none of it."""
     answers = answer_lines(Course(REPO))
     secret = {squeezed(line) for line in answers}
-    secret |= {squeezed(line.split(" = ", 1)[1]) for line in answers
-               if " = " in line and len(line.split(" = ", 1)[1]) >= 30 and "(" in line.split(" = ", 1)[1]}
+    secret |= {
+        squeezed(line.split(" = ", 1)[1])
+        for line in answers
+        if " = " in line and len(line.split(" = ", 1)[1]) >= 30 and "(" in line.split(" = ", 1)[1]
+    }
     # ^ what a line computes, without the name it is assigned to
-    texts = [path.read_text(encoding="utf-8") for path in (REPO / "course").rglob("*") if path.suffix in (".toml", ".md", ".py")]
+    texts = [
+        path.read_text(encoding="utf-8")
+        for path in (REPO / "course").rglob("*")
+        if path.suffix in (".toml", ".md", ".py")
+    ]
     error = ErrorInfo("ValueError", "bad", ("check_record",), "x = 1")
     for lab in known_labs():
         content = load_lab(lab)
-        texts.append(json.dumps(ask_messages(content, "why?", [], tuple(w for e in content.exercises.values() for w in e.avoid))))
+        texts.append(
+            json.dumps(ask_messages(content, "why?", [], tuple(w for e in content.exercises.values() for w in e.avoid)))
+        )
         for exercise in content.exercises.values():
             texts += [json.dumps(hint_messages(content, exercise, level, "", None)) for level in range(4)]
             texts.append(json.dumps(explain_messages(content, error, exercise)))
