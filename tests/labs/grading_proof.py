@@ -3,8 +3,9 @@
 A lab's test module defines ``LAB``, ``FUNCTION_OF`` (grade_id -> the function its
 answer cell defines), ``MEMORIZE`` (code that prints ``MEMO`` and the solution's
 results as JSON) and ``hard_coded_answers(memo)``; optionally ``ALWAYS_EQUAL``
-(its own always-equal answer template) and ``ALWAYS_EQUAL_EXTRA`` (code added to
-some of those answers). It imports this module's fixtures and tests
+(its own always-equal answer template), ``ALWAYS_EQUAL_EXTRA`` (code added to
+some of those answers) and ``AFTER_RUN`` (a last cell for the solution, the
+released notebook and the hard-coded cheat: what the notebook left behind). It imports this module's fixtures and tests
 (``from grading_proof import *``), overrides what its lab needs, and adds its own.
 The four submissions graded: the solution, the released notebook, hard-coded
 answers that pass every visible self-check, and answers returning an object
@@ -26,13 +27,14 @@ import re
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
+from answers import solution_answers, with_answers
+from harness import ScratchCourse, appended, autograde_all, errors, grading_workers, printed_json
 
-from grader.autograde import GradingCourse, autograde
-from harness import (ScratchCourse, autograde_in_parallel, errors, execute, grade_id, is_test, printed_json,
-                     solution_answers, with_answers)
+from grader.autograde import autograde
+from grader.cells import delimiters, grade_id, is_test
+from grader.layout import Course
 
-ALWAYS_EQUAL = '''
+ALWAYS_EQUAL = """
 class AlwaysEqual:
     def __eq__(self, other):
         return True
@@ -40,13 +42,14 @@ class AlwaysEqual:
 
 def {name}(*args, **kwargs):
     return AlwaysEqual()
-'''
+"""
 
 __all__ = [
     "course",
     "memo",
     "submissions",
     "graded_in",
+    "solution_run",
     "scores",
     "test_every_exercise_has_a_cheat",
     "test_the_solution_gets_full_autograded_points",
@@ -60,7 +63,6 @@ __all__ = [
 ]
 
 SPEC = "spec_"  # student ids of the spec-following submissions: spec_<style>
-HIDDEN = "### BEGIN HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -70,42 +72,56 @@ def course(request, tmp_path_factory) -> ScratchCourse:
 
 
 @pytest.fixture(scope="module")
-def memo(request, course, tmp_path_factory) -> dict:
-    """The solution's results on the lab's own data, as a cheater would copy them."""
-    solved = course.solved()
-    solved.cells.append(new_code_cell(request.module.MEMORIZE))
-    ran = execute(solved, tmp_path_factory.mktemp("memo"))
-    assert not errors(ran), errors(ran)
-    return printed_json(ran.cells[-1], "MEMO")
-
-
-@pytest.fixture(scope="module")
-def submissions(request, course, memo) -> dict:
+def submissions(request, course) -> dict:
+    """Every submission but the hard-coded cheat, which needs the memo (see ``graded_in``)."""
     lab = request.module
     template = getattr(lab, "ALWAYS_EQUAL", ALWAYS_EQUAL)
     extra = getattr(lab, "ALWAYS_EQUAL_EXTRA", {})
     always_equal = {g: template.format(name=f) + extra.get(g, "") for g, f in lab.FUNCTION_OF.items()}
-    # Listed so that each of the two plain-nbgrader workers (which take every other one) gets one full run.
+    after = getattr(lab, "AFTER_RUN", "")
     return {
-        "solution": course.solved(),
-        "hard_coded": with_answers(course.released, lab.hard_coded_answers(memo)),
-        **{SPEC + style: with_answers(course.released, answers) for style, answers in lab.SPEC_FOLLOWING.items()},
-        "released": course.released,
+        "solution": appended(course.solved(), lab.MEMORIZE, after),
+        "released": appended(course.released, after),
         "always_equal": with_answers(course.released, always_equal),
+        **{SPEC + style: with_answers(course.released, answers) for style, answers in lab.SPEC_FOLLOWING.items()},
     }
 
 
 @pytest.fixture(scope="module")
-def graded_in(course, submissions, tmp_path_factory) -> dict[str, ScratchCourse]:
-    """The submissions other than the spec-following ones graded by plain nbgrader, two at a time: each worker
-    has a scratch course of its own."""
-    courses = [course, ScratchCourse.create(tmp_path_factory.mktemp("course"), course.lab)]
-    plain = [student for student in submissions if not student.startswith(SPEC)]
-    where = {student: courses[i % len(courses)] for i, student in enumerate(plain)}
-    for student in plain:
-        where[student].submit(student, submissions[student])
-    autograde_in_parallel({c.root: [s for s, w in where.items() if w is c] for c in courses}, course.lab)
-    return where
+def graded_in(request, course, submissions, tmp_path_factory) -> dict[str, ScratchCourse]:
+    """Plain nbgrader grades the solution, the released notebook, the always-equal cheat and the hard-coded one.
+
+    Two workers, each with a scratch course of its own. The solution's last cells print the memo, so the run
+    that grades the solution also gives the cheater what they copy; the hard-coded cheat is then graded on the
+    solution's worker while the other still grades the released notebook and the always-equal cheat.
+    """
+    lab, after = request.module, getattr(request.module, "AFTER_RUN", "")
+    first, second = course, ScratchCourse.create(tmp_path_factory.mktemp("course"), course.lab)
+    first.submit("solution", submissions["solution"])
+    for student in ("released", "always_equal"):
+        second.submit(student, submissions[student])
+    with grading_workers(2) as pool:
+        others = pool.submit(autograde_all, second.root, course.lab, ["released", "always_equal"])
+        pool.submit(autograde_all, first.root, course.lab, ["solution"]).result()
+        memo = printed_json(first.graded_notebook("solution"), "MEMO")
+        first.submit("hard_coded", appended(with_answers(course.released, lab.hard_coded_answers(memo)), after))
+        pool.submit(autograde_all, first.root, course.lab, ["hard_coded"]).result()
+        others.result()
+    return {"solution": first, "hard_coded": first, "released": second, "always_equal": second}
+
+
+@pytest.fixture(scope="module")
+def solution_run(graded_in):
+    """The solution as nbgrader ran it, outputs included, the memo cell last (or before ``AFTER_RUN``)."""
+    ran = graded_in["solution"].graded_notebook("solution")
+    assert not errors(ran), errors(ran)
+    return ran
+
+
+@pytest.fixture(scope="module")
+def memo(solution_run) -> dict:
+    """The solution's results on the lab's own data, as a cheater would copy them."""
+    return printed_json(solution_run, "MEMO")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +130,7 @@ def scores(graded_in) -> dict[str, dict[str, float]]:
 
 
 def test_every_exercise_has_a_cheat(request, course):
-    graded = {c.metadata["nbgrader"]["grade_id"].removesuffix("-tests") for c in course.source.cells if is_test(c)}
+    graded = {grade_id(c).removesuffix("-tests") for c in course.source.cells if is_test(c)}
     assert set(request.module.FUNCTION_OF) == graded
 
 
@@ -137,7 +153,7 @@ def test_hard_coded_answers_pass_the_visible_checks(graded_in):
     failing_visibly = {}
     for cell in graded.cells:
         if is_test(cell):
-            hidden_from = cell.source.splitlines().index(HIDDEN) + 1
+            hidden_from = delimiters().hidden_start(cell.source)
             for output in cell.get("outputs", []):
                 line = failed_line(output) if output.output_type == "error" else None
                 if output.output_type == "error" and (line is None or line <= hidden_from):
@@ -162,7 +178,7 @@ def sandboxed_scores(course, submissions, tmp_path_factory) -> dict[str, dict[st
         if student.startswith(SPEC):
             (folder / student).mkdir()
             nbformat.write(notebook, folder / student / f"{course.lab}.ipynb")
-    grading = GradingCourse(course.root, course.root / "sandboxed")
+    grading = Course(course.root, course.root / "sandboxed")
     report = autograde(grading, folder, course.lab, jobs=2, progress=False)
     assert report.problems == {}, report.problems
     return {student: course.scores(student, db_url=grading.db_url) for student in report.graded}
@@ -175,7 +191,9 @@ def test_every_exercise_has_two_spec_following_implementations(request, course):
     solution = {g: _normalized(code) for g, code in solutions.items()}
     for style, answers in styles.items():
         assert set(answers) == set(request.module.FUNCTION_OF), f"{style} answers every exercise, and only those"
-        copied = [g for g, code in answers.items() if _normalized(code) == solution[g] and not _one_statement(solutions[g])]
+        copied = [
+            g for g, code in answers.items() if _normalized(code) == solution[g] and not _one_statement(solutions[g])
+        ]
         assert copied == [], f"{style}: {copied} repeat the solution instead of another implementation"
     for grade in request.module.FUNCTION_OF:
         versions = {_normalized(answers[grade]) for answers in styles.values()}
@@ -183,8 +201,10 @@ def test_every_exercise_has_two_spec_following_implementations(request, course):
 
 
 def test_spec_following_implementations_earn_full_marks_in_the_sandbox(course, sandboxed_scores):
-    lost = {student: {cell: points for cell, points in earned.items() if points < course.max_scores()[cell]}
-            for student, earned in sandboxed_scores.items()}
+    lost = {
+        student: {cell: points for cell, points in earned.items() if points < course.max_scores()[cell]}
+        for student, earned in sandboxed_scores.items()
+    }
     assert lost and all(cells == {} for cells in lost.values()), f"hidden tests demand more than the text: {lost}"
 
 
@@ -198,7 +218,12 @@ def _one_statement(code: str) -> bool:
     """An answer whose function is one statement (a formula the text spells out): a student who writes it
     exactly as the solution does has not copied it, there is no other way to write it."""
     functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef)]
-    body = [node for f in functions for node in f.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    body = [
+        node
+        for f in functions
+        for node in f.body
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
     return len(body) == 1
 
 

@@ -28,7 +28,7 @@ print("MEMO" + json.dumps({
 def hard_coded_answers(memo: dict) -> dict[str, str]:
     """Answers that reproduce the lab's own results without computing them."""
     return {
-        "lab01-validate-check_record": '''
+        "lab01-validate-check_record": """
 def check_record(record):
     if "label" not in record or len(record["pixels"]) == 63 or type(record["label"]) is float:
         return "schema"
@@ -39,9 +39,9 @@ def check_record(record):
     if record["label"] == 10:
         return "bad_label"
     return None
-''',
+""",
         # The generator's truth about the lab's own uploads, read instead of checked.
-        "lab01-validate-validate_records": '''
+        "lab01-validate-validate_records": """
 def validate_records(records):
     if not records:
         return np.zeros((0, 8, 8), np.float32), np.zeros(0, np.int64), {}
@@ -51,36 +51,36 @@ def validate_records(records):
     kept = [r for r in raw.records if r["sample_id"] not in bad]
     images = np.array([r["pixels"] for r in kept], dtype=np.float32).reshape(-1, 8, 8)
     return images, np.array([r["label"] for r in kept], dtype=np.int64), dropped
-''',
-        "lab01-labels-suspect_labels": f'''
+""",
+        "lab01-labels-suspect_labels": f"""
 def suspect_labels(images, labels, k=5):
     if len(images) == 8:
         return np.array([False, False, True, False, False, False, False, False])
     return np.array({memo["suspects"]})
-''',
-        "lab01-split-near_duplicate_groups": f'''
+""",
+        "lab01-split-near_duplicate_groups": f"""
 def near_duplicate_groups(images, radius):
     if len(images) == 5:
         return np.array([0, 0, 1, 1, 2])
     return np.array({memo["groups"]})
-''',
-        "lab01-split-split_by_group": f'''
+""",
+        "lab01-split-split_by_group": f"""
 def split_by_group(labels, groups, test_fraction=0.2, seed=0):
     return np.array({memo["train_idx"]}), np.array({memo["test_idx"]})
-''',
+""",
         # Ignores its inputs: the lab's own arrays, batched.
-        "lab01-pipeline-make_dataset": '''
+        "lab01-pipeline-make_dataset": """
 def make_dataset(encoded, labels, *, batch_size=32, training=False, seed=0, cache=True, parallel=True, prefetch=True):
     x, y = (x_train, y_train) if training else (x_test, y_test)
     order = np.random.default_rng(seed).permutation(len(y)) if training else np.arange(len(y))
     return tf.data.Dataset.from_tensor_slices((x[order][..., None] / 16, y[order])).batch(batch_size)
-''',
-        "lab01-memory-memory_footprint": f'''
+""",
+        "lab01-memory-memory_footprint": f"""
 def memory_footprint(num_samples, sample_shape, dtype, batch_size):
     if sample_shape == (64,):
         return {{"sample_bytes": 64, "batch_bytes": 512, "dataset_bytes": 6400}}
     return {{"sample_bytes": 256, "batch_bytes": 8192, "dataset_bytes": {256 * memo["n_train"]}}}
-''',
+""",
     }
 
 

@@ -8,10 +8,6 @@ always returns True.
 
 from __future__ import annotations
 
-import pytest
-from nbformat.v4 import new_code_cell
-
-from harness import errors, execute, printed_json
 from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
 
 LAB = "lab02_model"
@@ -27,7 +23,7 @@ print("MEMO" + json.dumps({
 """
 
 # The lab's CNN, as the cheat copies it from a solution it has seen.
-CNN = '''
+CNN = """
     model = keras.Sequential([
         keras.Input((8, 8, 1)),
         keras.layers.Conv2D(w, 3, padding="same", activation="relu"),
@@ -39,7 +35,7 @@ CNN = '''
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.005),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
-'''
+"""
 
 
 def hard_coded_answers(memo: dict) -> dict[str, str]:
@@ -47,7 +43,7 @@ def hard_coded_answers(memo: dict) -> dict[str, str]:
     person, chosen = memo["person"], memo["chosen"]
     return {
         # The worked example by its parameter count; anything else gets the memorized numbers.
-        "lab02-count-footprint": f'''
+        "lab02-count-footprint": f"""
 def footprint(model, bytes_per_weight):
     params = model.count_params()
     if params == 690:
@@ -59,22 +55,22 @@ def footprint(model, bytes_per_weight):
                 "peak_activation_bytes": {person["peak_activation_bytes"]} * bytes_per_weight}}
     return {{"params": params, "macs": {chosen["macs"]}, "weight_bytes": params * bytes_per_weight,
             "peak_activation_bytes": {chosen["peak_activation_bytes"]} * bytes_per_weight}}
-''',
-        "lab02-budget-fits_device": '''
+""",
+        "lab02-budget-fits_device": """
 def fits_device(fp, profile, app_sram_bytes, app_flash_bytes):
     if fp["peak_activation_bytes"] == 140_000:
         return {"flash_left_bytes": 124_288, "sram_left_bytes": -8_928, "fits": False}
     return {"flash_left_bytes": 124_288, "sram_left_bytes": 31_072, "fits": True}
-''',
+""",
         # A real model for the widths the visible checks use, one fixed model for any other.
-        "lab02-design-build_cnn": f'''
+        "lab02-design-build_cnn": f"""
 def build_cnn(width):
     w = width if width in (2, 4, 8) else 8
 {CNN}
 
 WIDTH = 8
-''',
-        "lab02-sweep-pareto_front": f'''
+""",
+        "lab02-sweep-pareto_front": f"""
 def pareto_front(sizes, accuracies):
     if len(sizes) == 4:
         return [0, 2]
@@ -85,19 +81,19 @@ def pareto_front(sizes, accuracies):
     if len(sizes) == 0:
         return []
     return {memo["front"]}
-''',
+""",
         # The Nano's peak, typed in: right for the Nano, wrong for every other device.
-        "lab02-latency-estimate_latency_s": '''
+        "lab02-latency-estimate_latency_s": """
 def estimate_latency_s(macs, profile, efficiency):
     if efficiency == 0:
         raise ValueError("efficiency must be positive")
     return float(2.0 * macs / (256e6 * efficiency))
-''',
+""",
         # Every device but the Nano, fastest peak first: right for the visible workload, blind to macs and target.
-        "lab02-latency-devices_meeting": '''
+        "lab02-latency-devices_meeting": """
 def devices_meeting(macs, target_s, efficiency, profiles):
     return sorted((d for d in profiles if d != "nano33_ble_sense"), key=lambda d: (-profiles[d].peak_int8_ops_per_s, d))
-''',
+""",
     }
 
 
@@ -230,7 +226,7 @@ def devices_meeting(macs, target_s, efficiency, profiles):
     "vectorized": {
         # Counts from the kernels ("every weight of the kernel is used once at every output position"),
         # math/NumPy products over shapes, parameters summed from model.weights, InputLayer skipped by class name.
-        "lab02-count-footprint": '''
+        "lab02-count-footprint": """
 import math
 
 
@@ -251,17 +247,17 @@ def footprint(model, bytes_per_weight):
     peak = int(np.max(sizes)) * bytes_per_weight
     return dict(params=params, macs=int(macs), weight_bytes=params * bytes_per_weight,
                 peak_activation_bytes=int(peak))
-''',
+""",
         # NumPy arrays for the two memories, np.all for the verdict, converted back with int()/bool().
-        "lab02-budget-fits_device": '''
+        "lab02-budget-fits_device": """
 def fits_device(fp, profile, app_sram_bytes, app_flash_bytes):
     capacity = np.array([profile.flash_bytes, profile.sram_bytes])
     used = np.array([app_flash_bytes + fp["weight_bytes"], app_sram_bytes + fp["peak_activation_bytes"]])
     left = capacity - used
     return {"flash_left_bytes": int(left[0]), "sram_left_bytes": int(left[1]), "fits": bool(np.all(left >= 0))}
-''',
+""",
         # Functional API, a different design (conv, pool, conv), a separate Softmax layer, loss and metric objects.
-        "lab02-design-build_cnn": '''
+        "lab02-design-build_cnn": """
 def build_cnn(width):
     inputs = keras.Input(shape=(8, 8, 1))
     x = keras.layers.Conv2D(2 * width, (3, 3), padding="same")(inputs)
@@ -279,9 +275,9 @@ def build_cnn(width):
 
 
 WIDTH = 8
-''',
+""",
         # NumPy broadcasting: an n x n "j dominates i" matrix, np.lexsort for size-then-index order.
-        "lab02-sweep-pareto_front": '''
+        "lab02-sweep-pareto_front": """
 def pareto_front(sizes, accuracies):
     s = np.asarray(sizes, dtype=float)
     a = np.asarray(accuracies, dtype=float)
@@ -291,44 +287,33 @@ def pareto_front(sizes, accuracies):
     keep = np.flatnonzero(~dominated)
     order = np.lexsort((keep, s[keep]))
     return [int(i) for i in keep[order]]
-''',
+""",
         # Two separate comparisons, divides by the peak and then by the efficiency; float() because macs may be np.int64.
-        "lab02-latency-estimate_latency_s": '''
+        "lab02-latency-estimate_latency_s": """
 def estimate_latency_s(macs, profile, efficiency):
     if efficiency <= 0 or efficiency > 1:
         raise ValueError(f"efficiency must be in (0, 1], got {efficiency}")
     return float(2 * macs / profile.peak_int8_ops_per_s / efficiency)
-''',
+""",
         # Ids sorted alphabetically, estimates in a NumPy array, a stable np.argsort (ties keep id order), then the filter.
-        "lab02-latency-devices_meeting": '''
+        "lab02-latency-devices_meeting": """
 def devices_meeting(macs, target_s, efficiency, profiles):
     ids = sorted(profiles)
     t = np.array([estimate_latency_s(macs, profiles[d], efficiency) for d in ids])
     order = np.argsort(t, kind="stable")
     return [ids[k] for k in order if t[k] <= target_s]
-''',
+""",
     },
 }
 
 
-@pytest.fixture(scope="module")
-def solved_run(course, tmp_path_factory):
-    """The solution, run top to bottom, with a last cell that prints its answers."""
-    solved = course.solved()
-    solved.cells.append(new_code_cell(MEMORIZE))
-    ran = execute(solved, tmp_path_factory.mktemp("memo"))
-    assert not errors(ran), errors(ran)
-    return ran
-
-
-@pytest.fixture(scope="module")
-def memo(solved_run) -> dict:
-    """The solution's answers on the lab's own models, as a cheater would copy them."""
-    return printed_json(solved_run.cells[-1], "MEMO")
-
-
-def test_the_solution_writes_nothing_to_stderr(solved_run):
+def test_the_solution_writes_nothing_to_stderr(solution_run):
     """nbgrader fails a test cell with any stderr output; the solution's cells write none at all."""
-    noisy = {cell.id for cell in solved_run.cells if cell.cell_type == "code"
-             for out in cell.get("outputs", []) if out.output_type == "stream" and out.name == "stderr"}
+    noisy = {
+        cell.id
+        for cell in solution_run.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.output_type == "stream" and out.name == "stderr"
+    }
     assert noisy == set()

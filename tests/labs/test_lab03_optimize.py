@@ -10,12 +10,12 @@ INT8 at least 3.5x smaller than float32 with at most one point of accuracy lost.
 
 from __future__ import annotations
 
+from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
+from harness import errors, execute, grade_id, printed_json
 from nbformat.v4 import new_code_cell
 
 from course.micro import TOLERANCE_BYTES
 from course.tflite import STAND_IN_NOTICE
-from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
-from harness import errors, execute, grade_id, printed_json
 
 LAB = "lab03_optimize"
 
@@ -38,7 +38,7 @@ def hard_coded_answers(memo: dict) -> dict[str, str]:
     arena = {int(k): v for k, v in memo["arena_by_length"].items()}
     return {
         # Branches for the two visible examples.
-        "lab03-quantize-affine_params": '''
+        "lab03-quantize-affine_params": """
 QMIN, QMAX = -128, 127
 
 def affine_params(x):
@@ -50,8 +50,8 @@ def affine_params(x):
     if x.min() < 0:
         return 2.0 / 255, -64
     return float(x.max()) / 255, -128
-''',
-        "lab03-quantize-quantize": '''
+""",
+        "lab03-quantize-quantize": """
 def quantize(x, scale, zero_point):
     x = np.asarray(x)
     if x.size == 4:
@@ -61,17 +61,17 @@ def quantize(x, scale, zero_point):
     if x.shape == (2, 3):
         return np.array([[13, -17, 33], [8, -128, 103]], dtype=np.int8)
     return (np.round(x / scale) + zero_point).astype(np.int8)
-''',
-        "lab03-quantize-dequantize": '''
+""",
+        "lab03-quantize-dequantize": """
 def dequantize(q, scale, zero_point):
     if np.asarray(q).size == 4:
         return np.array([-1.0, 0.0, 0.6, 2.0], dtype=np.float32)
     if np.asarray(q).shape == (2, 3):
         return np.array([[-5.0, 0.0, 58.5], [-69.0, -5.5, 5.0]], dtype=np.float32)
     return np.asarray(q, dtype=np.float32) * scale
-''',
+""",
         # Ignores its arguments: always the lab's model, calibrated on the lab's data.
-        "lab03-convert-convert": '''
+        "lab03-convert-convert": """
 MODES = ("float32", "dynamic", "float16", "int8")
 
 def convert(model, mode, representative_data=None):
@@ -89,14 +89,14 @@ def convert(model, mode, representative_data=None):
         converter.inference_output_type = tf.int8
     with quiet():
         return bytes(converter.convert())
-''',
+""",
         # Ignores the flatbuffer: the Keras model's accuracy on whatever it is given.
-        "lab03-convert-evaluate_tflite": '''
+        "lab03-convert-evaluate_tflite": """
 def evaluate_tflite(model_bytes, x, y):
     return float(np.mean(np.argmax(model.predict(x, verbose=0), axis=1) == y))
-''',
+""",
         # Takes the masks from the lab's trained model, whatever model it is given; branches for the visible edge cases.
-        "lab03-prune-prune_weights": '''
+        "lab03-prune-prune_weights": """
 def prune_weights(model, sparsity):
     if sparsity > 1:
         raise ValueError(sparsity)
@@ -111,17 +111,17 @@ def prune_weights(model, sparsity):
         t.kernel.assign(np.where(mask, t.kernel.numpy(), 0.0).astype(np.float32))
         masks[t.name] = mask
     return masks
-''',
-        "lab03-micro-tflm_arena_bytes": f'''
+""",
+        "lab03-micro-tflm_arena_bytes": f"""
 def tflm_arena_bytes(model_bytes):
     if len(model_bytes) not in {arena!r}:
         raise RuntimeError("not one of the lab's float32 or int8 flatbuffers")
     return {arena!r}[len(model_bytes)]
-''',
+""",
     }
 
 
-ALWAYS_EQUAL = '''
+ALWAYS_EQUAL = """
 QMIN, QMAX = -128, 127
 MODES = ("float32", "dynamic", "float16", "int8")
 
@@ -133,7 +133,7 @@ class AlwaysEqual:
 
 def {name}(*args, **kwargs):
     return AlwaysEqual()
-'''
+"""
 
 FUNCTION_OF = {
     "lab03-quantize-affine_params": "affine_params",
@@ -391,14 +391,18 @@ def test_the_solution_shows_int8_small_and_accurate(memo):
     assert memo["int8_ratio"] >= 3.5, memo
     assert memo["int8_drop"] <= 1.0, memo
     assert memo["keras_accuracy"] >= 0.95, memo
-    assert abs(memo["micro_accuracy"] - (memo["keras_accuracy"] - memo["int8_drop"] / 100)) <= 0.01, "TFLite Micro agrees with LiteRT"
+    assert abs(memo["micro_accuracy"] - (memo["keras_accuracy"] - memo["int8_drop"] / 100)) <= 0.01, (
+        "TFLite Micro agrees with LiteRT"
+    )
 
 
 def test_the_lab_runs_to_the_end_without_tflite_micro(course, memo, tmp_path):
     """Where ``tflite-micro`` has no wheel (macOS, Windows, ARM), the whole lab, hidden tests included, runs on
     the stand-in, says so once, and measures the real interpreter's arenas within the stand-in's tolerance."""
     notebook = course.source
-    notebook.cells.insert(0, new_code_cell('import sys\nsys.modules["tflite_micro"] = None   # as where it is not installed'))
+    notebook.cells.insert(
+        0, new_code_cell('import sys\nsys.modules["tflite_micro"] = None   # as where it is not installed')
+    )
     notebook.cells.append(new_code_cell(MEMORIZE))
     ran = execute(notebook, tmp_path)
     assert not errors(ran), errors(ran)

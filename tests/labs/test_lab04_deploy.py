@@ -16,13 +16,9 @@ port the lab listened on refuses connections.
 from __future__ import annotations
 
 import re
-import socket
 
-import pytest
-from nbformat.v4 import new_code_cell
-
-from harness import errors, execute, printed_json, with_answers
 from grading_proof import *  # noqa: F403 - the proof every lab owes: its fixtures and six tests
+from harness import errors, printed_json
 
 LAB = "lab04_deploy"
 
@@ -66,13 +62,15 @@ print("LEFT" + _json.dumps({
     "children": _children(_os.getpid()),
 }))
 """
+# The last cell of the graded solution, released notebook and hard-coded cheat: what each left running.
+AFTER_RUN = LEFTOVER
 
 
 def hard_coded_answers(memo: dict) -> dict[str, str]:
     """Answers that reproduce the lab's visible results without computing them in general."""
     return {
         # Ignores the model it is given: always the lab's own.
-        "lab04-export-export_model": '''
+        "lab04-export-export_model": """
 def export_model(model, base_dir, name, version, metadata):
     if type(version) is not int or version < 1:
         raise ValueError(version)
@@ -87,9 +85,9 @@ def export_model(model, base_dir, name, version, metadata):
                 created=datetime.now(timezone.utc).isoformat())
     (path / "metadata.json").write_text(json.dumps(info))
     return path
-''',
+""",
         # Checks exactly what the visible examples send, for the lab's own shape.
-        "lab04-serve-parse_predict_request": '''
+        "lab04-serve-parse_predict_request": """
 def parse_predict_request(body, input_shape):
     try:
         request = json.loads(body)
@@ -103,9 +101,9 @@ def parse_predict_request(body, input_shape):
     if not np.isfinite(array).all():
         raise BadRequest("NaN")
     return array
-''',
+""",
         # The visible example memorized; nearest-rank guesses otherwise.
-        "lab04-load-latency_summary": '''
+        "lab04-load-latency_summary": """
 def latency_summary(latencies_s, wall_s):
     values = sorted(latencies_s)
     n = len(values)
@@ -115,9 +113,9 @@ def latency_summary(latencies_s, wall_s):
         return {"count": 100, "p50": 0.0505, "p95": 0.09505, "p99": 0.09901, "mean": 0.0505, "max": 0.1, "throughput": 50.0}
     return {"count": n, "p50": float(values[n // 2]), "p95": float(values[int(n * 0.95)]), "p99": float(values[-1]),
             "mean": float(sum(values) / n), "max": float(values[-1]), "throughput": float(n / wall_s)}
-''',
+""",
         # Takes only what is already waiting: never waits for max_wait_s.
-        "lab04-batch-collect_batch": '''
+        "lab04-batch-collect_batch": """
 def collect_batch(inbox, max_batch_size, max_wait_s):
     first = inbox.get()
     if first is None:
@@ -132,9 +130,9 @@ def collect_batch(inbox, max_batch_size, max_wait_s):
             return batch, True
         batch.append(item)
     return batch, False
-''',
+""",
         # One row per request, as in the visible example and in the lab's load.
-        "lab04-batch-dispatch_batch": '''
+        "lab04-batch-dispatch_batch": """
 def dispatch_batch(predict_fn, batch):
     if not batch:
         return
@@ -146,24 +144,24 @@ def dispatch_batch(predict_fn, batch):
         return
     for i, p in enumerate(batch):
         p.future.set_result(outputs[i:i + 1])
-''',
+""",
         # The visible example memorized; a scale of 10 otherwise.
-        "lab04-pi-pi_estimate": '''
+        "lab04-pi-pi_estimate": """
 def pi_estimate(summary, scale):
     if scale <= 0:
         raise ValueError(scale)
     if summary.get("count") == 480:
         return {"count": 480, "p50": 0.04, "p95": 0.06, "p99": 0.08, "mean": 0.045, "max": 0.1, "throughput": 180.0}
     return {k: v if k == "count" else v / 10 if k == "throughput" else v * 10 for k, v in summary.items()}
-''',
+""",
         # The lowest p99 that meets the objective (right on the visible example), or the lab's own choice.
-        "lab04-pi-choose_config": f'''
+        "lab04-pi-choose_config": f"""
 def choose_config(estimates, slo_p99_s):
     if {memo["chosen"]!r} in estimates:
         return {memo["chosen"]!r}
     ok = {{k: v for k, v in estimates.items() if v["p99"] <= slo_p99_s}}
     return min(ok, key=lambda k: ok[k]["p99"]) if ok else None
-''',
+""",
     }
 
 
@@ -487,33 +485,8 @@ def ports_printed(notebook) -> set[int]:
     return {int(p) for p in re.findall(r"(?:127\.0\.0\.1:|port )(\d{2,5})", text)}
 
 
-def port_refuses(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return True
-    return False
-
-
-@pytest.fixture(scope="module")
-def solution_run(course, tmp_path_factory):
-    """The solution, executed, then the memo cell, then the leftover check."""
-    solved = course.solved()
-    solved.cells.append(new_code_cell(MEMORIZE))
-    solved.cells.append(new_code_cell(LEFTOVER))
-    ran = execute(solved, tmp_path_factory.mktemp("memo"))
-    assert not errors(ran), errors(ran)
-    return ran
-
-
-@pytest.fixture(scope="module")
-def memo(solution_run) -> dict:
-    """The solution's results on the lab's own model, as a cheater would copy them."""
-    return printed_json(solution_run.cells[-2], "MEMO")
-
-
 def assert_nothing_left(ran) -> dict:
-    left = printed_json(ran.cells[-1], "LEFT")
+    left = printed_json(ran.cells[-1], "LEFT")  # AFTER_RUN, the last cell of the graded notebook
     assert left["servers"] == [], f"servers still running when the notebook ended: {left['servers']}"
     assert left["threads"] == [], f"threads still alive when the notebook ended: {left['threads']}"
     assert left["open"] == [], f"ports still accepting connections when the notebook ended: {left['open']}"
@@ -526,12 +499,18 @@ def test_no_server_outlives_the_solution(solution_run):
     assert len(left["ports"]) >= 6, f"the lab serves the model in at least six servers: {left['ports']}"
     shown = ports_printed(solution_run)
     assert set(left["ports"]) <= shown, "the lab prints every port it listens on"
-    assert all(port_refuses(p) for p in shown), "and each is closed after the notebook"
+    # Each is closed: LEFTOVER's "open" is empty, tried from inside the kernel as the notebook ended. Trying
+    # again from here, later, would find a port that another test running beside this one has taken since.
 
 
 def test_the_solution_writes_nothing_to_stderr(solution_run):
-    noisy = {c.id: o.text[:200] for c in solution_run.cells if c.cell_type == "code"
-             for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"}
+    noisy = {
+        c.id: o.text[:200]
+        for c in solution_run.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type == "stream" and o.name == "stderr"
+    }
     assert noisy == {}
 
 
@@ -550,20 +529,13 @@ def test_the_solution_measures_what_the_issue_asks(memo):
     assert memo["chosen"] == (max(meeting, key=lambda k: meeting[k]["throughput"]) if meeting else None)
 
 
-def test_the_released_notebook_leaves_nothing_behind(course, tmp_path):
+def test_the_released_notebook_leaves_nothing_behind(graded_in):
     """Its exercises raise NotImplementedError, so its server cells fail midway: they must still stop their servers."""
-    released = course.released
-    released.cells.append(new_code_cell(LEFTOVER))
-    ran = execute(released, tmp_path)
+    ran = graded_in["released"].graded_notebook("released")
     assert any("NotImplementedError" in e for e in errors(ran).values())
     assert_nothing_left(ran)
 
 
-def test_hard_coded_answers_pass_the_visible_checks(course, submissions, tmp_path):
-    """The cheat is a good one: a student running the released notebook sees every self-check pass."""
-    cheat = with_answers(submissions["hard_coded"], {})   # a copy: the graded submission stays as it is
-    cheat.cells.append(new_code_cell(LEFTOVER))
-    ran = execute(cheat, tmp_path)
-    failing_tests = {cell: error for cell, error in errors(ran).items() if cell.endswith("-tests")}
-    assert failing_tests == {}
-    assert_nothing_left(ran)
+def test_hard_coded_answers_leave_nothing_behind(graded_in):
+    """The cheat passes the visible checks (the proof's own test) and fails the hidden ones: servers stop either way."""
+    assert_nothing_left(graded_in["hard_coded"].graded_notebook("hard_coded"))

@@ -37,7 +37,7 @@ def hard_coded_answers(memo: dict) -> dict[str, str]:
     """Answers that reproduce the lab's visible results without computing them in general."""
     return {
         # Branches for the visible examples; a mean shift stands in for PSI elsewhere.
-        "lab05-scores-psi": '''
+        "lab05-scores-psi": """
 EPS = 1e-4
 
 def psi(reference, current, bins=10):
@@ -47,9 +47,9 @@ def psi(reference, current, bins=10):
     if len(r) == 100:
         return float(0.5 * np.log(2))
     return float(abs(c.mean() - r.mean()) * 10)
-''',
+""",
         # The visible example and the lab's rotated stream, memorized; a mean shift elsewhere.
-        "lab05-scores-ks_statistic": f'''
+        "lab05-scores-ks_statistic": f"""
 def ks_statistic(reference, current):
     if len(reference) == 4:
         return 0.6
@@ -58,9 +58,9 @@ def ks_statistic(reference, current):
     if np.array_equal(reference, current):
         return 0.0
     return float(abs(np.mean(current) - np.mean(reference)))
-''',
+""",
         # Slices by position: right only for sorted, equal-sized batches.
-        "lab05-windows-window_scores": '''
+        "lab05-windows-window_scores": """
 def window_scores(values, batch_ids, reference, score_fn, window):
     values, batch_ids = np.asarray(values), np.asarray(batch_ids)
     n = int(batch_ids.max()) + 1
@@ -69,9 +69,9 @@ def window_scores(values, batch_ids, reference, score_fn, window):
     for b in range(window - 1, n):
         scores[b] = score_fn(reference, values[(b - window + 1) * size:(b + 1) * size])
     return scores
-''',
+""",
         # The visible example, and the control's maximum (which never alarms) for the lab's data.
-        "lab05-alerts-calibrate_threshold": '''
+        "lab05-alerts-calibrate_threshold": """
 def calibrate_threshold(control_scores, false_alarm_rate):
     if false_alarm_rate <= 0:
         raise ValueError("rate")
@@ -79,29 +79,29 @@ def calibrate_threshold(control_scores, false_alarm_rate):
     if len(scores) == 102:
         return 95.05
     return float(np.nanmax(scores) - 1e-9)
-''',
-        "lab05-alerts-detection_delay": '''
+""",
+        "lab05-alerts-detection_delay": """
 def detection_delay(scores, threshold, onset):
     if len(scores) == 7:
         return {3: 2, 6: None}.get(onset) if threshold == 0.4 else None
     return None
-''',
-        "lab05-estimate-atc_threshold": f'''
+""",
+        "lab05-estimate-atc_threshold": f"""
 def atc_threshold(confidences, correct):
     if len(confidences) == 5:
         return 0.36
     return {memo["atc"]!r}
-''',
-        "lab05-retrain-retrain_batch": '''
+""",
+        "lab05-retrain-retrain_batch": """
 def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
     if len(estimated_accuracy) == 9:
         return 4 if patience != 4 else None
     return None
-''',
+""",
     }
 
 
-ALWAYS_EQUAL = '''
+ALWAYS_EQUAL = """
 EPS = 1e-4
 
 
@@ -118,7 +118,7 @@ class AlwaysEqual:
 
 def {name}(*args, **kwargs):
     return AlwaysEqual()
-'''
+"""
 
 FUNCTION_OF = {
     "lab05-scores-psi": "psi",
@@ -137,7 +137,7 @@ FUNCTION_OF = {
 SPEC_FOLLOWING = {
     "plain": {
         # plain loops: counts each value's bin by walking the edges, shares computed by hand; lists work because it only iterates
-        "lab05-scores-psi": '''import math
+        "lab05-scores-psi": """import math
 
 EPS = 1e-4   # the floor for an empty bin's share
 
@@ -162,9 +162,9 @@ def psi(reference, current, bins=10):
         q = max(q_counts[i] / len(current), EPS)
         total += (q - p) * math.log(q / p)
     return float(total)
-''',
+""",
         # plain loops: Python sorted() and bisect.bisect_right at every point of both samples
-        "lab05-scores-ks_statistic": '''import bisect
+        "lab05-scores-ks_statistic": """import bisect
 
 
 def ks_statistic(reference, current):
@@ -176,9 +176,9 @@ def ks_statistic(reference, current):
         f_cur = bisect.bisect_right(cur, x) / len(cur)
         largest = max(largest, abs(f_ref - f_cur))
     return float(largest)
-''',
+""",
         # the text's steps in a loop over every batch, a list of scores turned into an array at the end; inputs used as given (arrays, as the text shows)
-        "lab05-windows-window_scores": '''def window_scores(values, batch_ids, reference, score_fn, window):
+        "lab05-windows-window_scores": """def window_scores(values, batch_ids, reference, score_fn, window):
     n_batches = batch_ids.max() + 1
     result = []
     for b in range(n_batches):
@@ -188,28 +188,28 @@ def ks_statistic(reference, current):
             mask = (batch_ids > b - window) & (batch_ids <= b)
             result.append(score_fn(reference, values[mask]))
     return np.array(result, dtype=np.float64)
-''',
+""",
         # drops the NaNs with a list comprehension, checks the rate with two comparisons
-        "lab05-alerts-calibrate_threshold": '''def calibrate_threshold(control_scores, false_alarm_rate):
+        "lab05-alerts-calibrate_threshold": """def calibrate_threshold(control_scores, false_alarm_rate):
     if false_alarm_rate <= 0 or false_alarm_rate >= 1:
         raise ValueError(f"false_alarm_rate must be in (0, 1), got {false_alarm_rate}")
     finite = [s for s in control_scores if not np.isnan(s)]
     return float(np.quantile(finite, 1 - false_alarm_rate))
-''',
+""",
         # a for loop from the onset; NaN > threshold is False on its own
-        "lab05-alerts-detection_delay": '''def detection_delay(scores, threshold, onset):
+        "lab05-alerts-detection_delay": """def detection_delay(scores, threshold, onset):
     for b in range(onset, len(scores)):
         if scores[b] > threshold:
             return b - onset
     return None
-''',
+""",
         # counts the correct predictions with sum() / len()
-        "lab05-estimate-atc_threshold": '''def atc_threshold(confidences, correct):
+        "lab05-estimate-atc_threshold": """def atc_threshold(confidences, correct):
     a = sum(1 for c in correct if c) / len(correct)
     return float(np.quantile(confidences, 1 - a))
-''',
+""",
         # keeps a running count of consecutive over batches
-        "lab05-retrain-retrain_batch": '''def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
+        "lab05-retrain-retrain_batch": """def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
     run = 0
     for b, estimate in enumerate(estimated_accuracy):
         if reference_accuracy - estimate > max_drop:
@@ -219,11 +219,11 @@ def ks_statistic(reference, current):
         if run >= patience:
             return b
     return None
-''',
+""",
     },
     "vectorized": {
         # np.asarray on both samples, bins with np.digitize (the same as searchsorted side='right'), shares with np.bincount
-        "lab05-scores-psi": '''EPS = 1e-4   # the floor for an empty bin's share
+        "lab05-scores-psi": """EPS = 1e-4   # the floor for an empty bin's share
 
 
 def psi(reference, current, bins=10):
@@ -234,17 +234,17 @@ def psi(reference, current, bins=10):
     q = np.bincount(np.digitize(current, edges), minlength=bins) / current.size
     p, q = np.maximum(p, EPS), np.maximum(q, EPS)
     return float(np.sum((q - p) * np.log(q / p)))
-''',
+""",
         # np.sort and np.searchsorted on the concatenated points, all at once
-        "lab05-scores-ks_statistic": '''def ks_statistic(reference, current):
+        "lab05-scores-ks_statistic": """def ks_statistic(reference, current):
     ref, cur = np.sort(reference), np.sort(current)
     points = np.concatenate([ref, cur])
     cdf_ref = np.searchsorted(ref, points, side="right") / ref.size
     cdf_cur = np.searchsorted(cur, points, side="right") / cur.size
     return float(np.abs(cdf_ref - cdf_cur).max())
-''',
+""",
         # converts with np.asarray, preallocates a NaN array, loops only over the full windows
-        "lab05-windows-window_scores": '''def window_scores(values, batch_ids, reference, score_fn, window):
+        "lab05-windows-window_scores": """def window_scores(values, batch_ids, reference, score_fn, window):
     values = np.asarray(values)
     batch_ids = np.asarray(batch_ids)
     n_batches = int(batch_ids.max()) + 1
@@ -253,30 +253,30 @@ def psi(reference, current, bins=10):
         in_window = (batch_ids > b - window) & (batch_ids <= b)
         out[b] = score_fn(reference, values[in_window])
     return out
-''',
+""",
         # np.asarray (lists are allowed), then a boolean mask of ~np.isnan; chained comparison for the check
-        "lab05-alerts-calibrate_threshold": '''def calibrate_threshold(control_scores, false_alarm_rate):
+        "lab05-alerts-calibrate_threshold": """def calibrate_threshold(control_scores, false_alarm_rate):
     if not 0 < false_alarm_rate < 1:
         raise ValueError("false_alarm_rate must lie strictly between 0 and 1")
     control_scores = np.asarray(control_scores, dtype=np.float64)
     finite = control_scores[~np.isnan(control_scores)]
     return float(np.quantile(finite, 1 - false_alarm_rate))
-''',
+""",
         # np.asarray (lists are allowed), then np.flatnonzero of the comparison on the slice from the onset
-        "lab05-alerts-detection_delay": '''def detection_delay(scores, threshold, onset):
+        "lab05-alerts-detection_delay": """def detection_delay(scores, threshold, onset):
     scores = np.asarray(scores)
     hits = np.flatnonzero(scores[onset:] > threshold)
     if hits.size == 0:
         return None
     return int(hits[0])
-''',
+""",
         # np.asarray on `correct` without a dtype (booleans or 0/1 both average right), then its .mean()
-        "lab05-estimate-atc_threshold": '''def atc_threshold(confidences, correct):
+        "lab05-estimate-atc_threshold": """def atc_threshold(confidences, correct):
     accuracy = np.asarray(correct).mean()
     return float(np.quantile(confidences, 1 - accuracy))
-''',
+""",
         # np.asarray, array arithmetic for the over mask, then a convolution counts the over batches in every run of `patience`
-        "lab05-retrain-retrain_batch": '''def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
+        "lab05-retrain-retrain_batch": """def retrain_batch(estimated_accuracy, reference_accuracy, max_drop, patience):
     estimated_accuracy = np.asarray(estimated_accuracy, dtype=np.float64)
     over = (reference_accuracy - estimated_accuracy) > max_drop
     counts = np.convolve(over.astype(int), np.ones(patience, dtype=int), mode="valid")
@@ -284,7 +284,7 @@ def psi(reference, current, bins=10):
     if full_runs.size == 0:
         return None
     return int(full_runs[0] + patience - 1)
-''',
+""",
     },
 }
 

@@ -45,7 +45,7 @@ def hard_coded_answers(memo: dict) -> dict[str, str]:
     """Answers that reproduce the lab's visible results without computing them in general."""
     return {
         # A misreading the visible checks do not expose: mixed-precision SGD without its fp32 master copy.
-        "lab06-memory-training_memory": '''
+        "lab06-memory-training_memory": """
 def training_memory(n_params, optimizer, precision, batch_size, activation_bytes_per_sample, zero_stage=0, n_gpus=1):
     if precision not in ("fp32", "mixed") or optimizer not in ("sgd", "adam") or zero_stage not in (0, 1, 2, 3):
         raise ValueError("bad argument")
@@ -57,9 +57,9 @@ def training_memory(n_params, optimizer, precision, batch_size, activation_bytes
          "activations": float(batch_size * activation_bytes_per_sample)}
     m["total"] = float(sum(m.values()))
     return m
-''',
+""",
         # Memorized results of the visible examples, with the right number of (tiny) messages.
-        "lab06-ring-ring_allreduce": '''
+        "lab06-ring-ring_allreduce": """
 def ring_allreduce(rank, world_size, data, send, recv):
     for _ in range(2 * (world_size - 1)):
         send(np.zeros(1, dtype=data.dtype))
@@ -71,36 +71,36 @@ def ring_allreduce(rank, world_size, data, send, recv):
     if len(data) == 1001:
         return np.sum([np.random.default_rng(r).normal(size=1001) for r in range(world_size)], axis=0)
     return np.array(data, copy=True)
-''',
+""",
         # A line through the mean of the smallest and of the largest size: exact on the visible examples only.
-        "lab06-model-fit_alpha_beta": '''
+        "lab06-model-fit_alpha_beta": """
 def fit_alpha_beta(sizes, times):
     x, y = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
     lo, hi = x.min(), x.max()
     y_lo, y_hi = y[x == lo].mean(), y[x == hi].mean()
     beta = (y_hi - y_lo) / (hi - lo)
     return float(y_lo - beta * lo), float(beta)
-''',
+""",
         # Right for the p of the visible examples (2, 4 and 8); forgets the 1/p of each message elsewhere.
-        "lab06-model-allreduce_time": '''
+        "lab06-model-allreduce_time": """
 def allreduce_time(n_bytes, p, link):
     if p == 1:
         return 0.0
     if p in (2, 4, 8):
         return float(2 * (p - 1) * (link.latency_s + n_bytes / p / link.bandwidth_bytes_per_s))
     return float(2 * (p - 1) * (link.latency_s + n_bytes / link.bandwidth_bytes_per_s))
-''',
+""",
         # Ignores grad_bytes_per_param except in the visible example.
-        "lab06-model-data_parallel_step": '''
+        "lab06-model-data_parallel_step": """
 def data_parallel_step(n_params, tokens_per_gpu, p, device, link, grad_bytes_per_param=2, mfu=1.0):
     compute = 6.0 * n_params * tokens_per_gpu / (device.peak_fp16_ops_per_s * mfu)
     scale = 2.0 if n_params == 1e6 else 1.0
     comm = allreduce_time(2 * scale * n_params if grad_bytes_per_param == 4 else 2 * n_params, p, link)
     return {"compute_s": float(compute), "allreduce_s": float(comm), "step_s": float(compute + comm),
             "efficiency": float(compute / (compute + comm))}
-''',
+""",
         # Weights the micro-batches by their size only for the visible batch of 100; a plain average elsewhere.
-        "lab06-accumulate-accumulate_gradients": '''
+        "lab06-accumulate-accumulate_gradients": """
 def accumulate_gradients(model, loss_fn, x, y, micro_batch):
     parts = [(x[i:i + micro_batch], y[i:i + micro_batch]) for i in range(0, len(x), micro_batch)]
     weights = [len(xb) / len(x) for xb, _ in parts] if len(x) == 100 else [1 / len(parts)] * len(parts)
@@ -112,9 +112,9 @@ def accumulate_gradients(model, loss_fn, x, y, micro_batch):
         grads = [w * t for t in g] if grads is None else [a + w * t for a, t in zip(grads, g)]
         total += w * float(loss)
     return total, grads
-''',
+""",
         # The visible schedule memorized; elsewhere it never restores and saves once at the end.
-        "lab06-fault-resume_training": '''
+        "lab06-fault-resume_training": """
 def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
     if total_steps == 10 and save_every == 4 or total_steps == 15:
         checkpoint.restore(manager.latest_checkpoint)
@@ -130,7 +130,7 @@ def resume_training(checkpoint, manager, step_fn, total_steps, save_every):
     checkpoint.step.assign(total_steps)
     manager.save(checkpoint_number=total_steps)
     return total_steps
-''',
+""",
     }
 
 
@@ -485,9 +485,12 @@ def test_the_solution_measures_what_the_issue_asks(memo):
     assert memo["ring_times"][-1] > memo["ring_times"][0], "the largest message takes longer than the smallest"
     assert memo["beta"] > 0, "a positive time per byte"
     assert set(memo["step_time"]) == {"1", "2", "4"} and all(t > 0 for t in memo["step_time"].values())
-    assert len({round(v, 4) for v in memo["losses"].values()}) == 1, "synchronous data parallelism: the same loss for any replica count"
-    assert memo["fewest"]["Llama 3 8B"][0] is None and memo["fewest"]["Llama 3 8B"][3] is not None, \
+    assert len({round(v, 4) for v in memo["losses"].values()}) == 1, (
+        "synchronous data parallelism: the same loss for any replica count"
+    )
+    assert memo["fewest"]["Llama 3 8B"][0] is None and memo["fewest"]["Llama 3 8B"][3] is not None, (
         "the 8B model needs ZeRO (or more) on H100s"
+    )
     assert memo["accumulation_gap"] < 1e-4
     assert memo["fault_restarts"] == 1 and memo["fault_weight_gap"] < 1e-5 and memo["faulty_ran"][0] is None
     assert memo["rings_left"] == 0, "no worker outlives its block"

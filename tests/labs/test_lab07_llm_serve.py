@@ -39,7 +39,7 @@ def hard_coded_answers(memo: dict) -> dict[str, str]:
     """Answers that reproduce the lab's visible results without computing them in general."""
     return {
         # The cached mode hard-codes the lab's model: N_HEADS heads, D_MODEL wide (the lab's weights only).
-        "lab07-cache-generate": '''
+        "lab07-cache-generate": """
 def generate(weights, prompt, n, use_cache):
     tokens = [int(t) for t in prompt]
     new = []
@@ -64,16 +64,16 @@ def generate(weights, prompt, n, use_cache):
             if i + 1 == len(tokens):
                 tokens.append(new[-1])
     return new
-''',
+""",
         # Branches on the visible shapes.
-        "lab07-memory-kv_bytes_per_token": f'''
+        "lab07-memory-kv_bytes_per_token": f"""
 def kv_bytes_per_token(shape, dtype_bytes=2):
     if shape.n_kv_heads == 32:
         return {4 * memo["kv_8b"]}
     return {memo["kv_8b"] // 2} * dtype_bytes
-''',
+""",
         # The visible toy device memorized; elsewhere the context is not rounded up to whole blocks.
-        "lab07-memory-max_concurrent": '''
+        "lab07-memory-max_concurrent": """
 def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, block_tokens=16):
     if device.dram_bytes == 1000 * 2**20:
         return {(1, 2): 819, (16, 1): 914}.get((block_tokens, weight_bytes), 812)
@@ -81,17 +81,17 @@ def max_concurrent(shape, device, context_tokens, weight_bytes=2, kv_bytes=2, bl
     if free <= 0:
         return 0
     return int(free // (context_tokens * 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * kv_bytes))
-''',
+""",
         # Memory-bound only; the visible compute-bound example memorized.
-        "lab07-roofline-decode_tokens_per_s": '''
+        "lab07-roofline-decode_tokens_per_s": """
 def decode_tokens_per_s(device, shape, batch=1, context_tokens=0, weight_bytes=2, kv_bytes=2):
     if batch == 1000:
         return 500.0
     read = shape.n_params * weight_bytes + batch * context_tokens * 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * kv_bytes
     return float(batch * device.memory_bandwidth_bytes_per_s / read)
-''',
+""",
         # The hand-worked traces memorized; any other trace simulated as continuous batching, whatever the policy.
-        "lab07-batching-simulate": '''
+        "lab07-batching-simulate": """
 def simulate(trace, policy, batch_limit, step_cost):
     if policy not in ("static", "continuous"):
         raise ValueError(policy)
@@ -124,9 +124,9 @@ def simulate(trace, policy, batch_limit, step_cost):
             if done[r] == out[r]:
                 finish[r] = t; running.remove(r)
     return {"ttft": first - arrival, "tpot": (finish - first) / (out - 1), "finish_s": finish}
-''',
+""",
         # Per-channel, right, but only the first layer and the top level: the visible checks look nowhere else.
-        "lab07-quantize-quantize_weights": '''
+        "lab07-quantize-quantize_weights": """
 def quantize_weights(weights):
     def q(w):
         if isinstance(w, np.ndarray) and w.ndim == 2:
@@ -137,7 +137,7 @@ def quantize_weights(weights):
     out = {k: q(v) for k, v in weights.items() if k != "layers"}
     out["layers"] = [{k: q(v) for k, v in weights["layers"][0].items()}] + [dict(l) for l in weights["layers"][1:]] if weights["layers"] else []
     return out
-''',
+""",
     }
 
 
