@@ -4,8 +4,8 @@
 same steps: check the Python version, create ``.venv`` and install the project into it whenever
 ``pyproject.toml`` changed, then open JupyterLab on ``labs/`` or run the test suite. In the student
 edition (no ``solutions/``), installing also switches nbgrader's instructor tools off; in the
-instructor's repository, ``test`` first makes sure of the Linux packages the grader's sandbox and the
-browser tests use. Standard library only: it runs before anything is installed.
+instructor's repository, ``test`` first runs ruff (lint and format check) and makes sure of the Linux
+packages the grader's sandbox and the browser tests use. Standard library only: it runs before anything is installed.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ STAMP = VENV / ".installed"
 PYTHONS = ((3, 11), (3, 12))  # the versions every dependency has wheels for (nbgrader 0.9.6 needs 3.11)
 EDITION = not (ROOT / "solutions").is_dir()  # the student edition ships no solutions
 # nbgrader's instructor tools (Create Assignment, Formgrader, Courses) stay off in the edition.
-INSTRUCTOR_PLUGINS = ("@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:formgrader",
-                      "@jupyter/nbgrader:course-list")
+INSTRUCTOR_PLUGINS = (
+    "@jupyter/nbgrader:create-assignment",
+    "@jupyter/nbgrader:formgrader",
+    "@jupyter/nbgrader:course-list",
+)
 INSTRUCTOR_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 # What the instructor's suite needs beside Python: bubblewrap (the grader's sandbox) and chromium (the
 # browser tests drive it with Playwright; `playwright install` cannot download here).
@@ -89,8 +92,21 @@ def test(args: list[str]) -> None:
     """The test suite: the whole course here, this machine's checks in the student edition."""
     install()
     if not EDITION:
+        lint()
         system_packages()
     replace_process(python(), "-m", "pytest", *args)
+
+
+def lint() -> None:
+    """ruff's checks and formatting, as pyproject.toml configures them: seconds, so before the suite's minutes."""
+    try:
+        run(python(), "-m", "ruff", "check", ".")
+        run(python(), "-m", "ruff", "format", "--check", ".")
+    except Stop:
+        raise Stop(
+            "ruff found the problems above: `.venv/bin/ruff format .` fixes the formatting, "
+            "`.venv/bin/ruff check --fix .` what it can of the rest"
+        ) from None
 
 
 def run(*command: str | Path, env: dict | None = None) -> None:

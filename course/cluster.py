@@ -86,7 +86,8 @@ class _Links:
             left = (self._rank - 1) % self._world_size
             raise TimeoutError(
                 f"rank {self._rank} waited {self._timeout:g} s for a message from rank {left}: does every rank "
-                f"send as many messages as its right neighbour receives, before it waits?") from None
+                f"send as many messages as its right neighbour receives, before it waits?"
+            ) from None
 
 
 def simulate_ring(fn: Callable, arrays: Sequence, timeout: float = RECV_TIMEOUT_S) -> RingRun:
@@ -128,8 +129,14 @@ def _reply(results, rank: int, value) -> None:
     try:
         payload = cloudpickle.dumps(value)
     except Exception as error:  # noqa: BLE001 - any pickling failure becomes the rank's error
-        results.put((rank, "error", f"rank {rank} returned a value that cannot be sent back to the notebook "
-                                    f"({type(error).__name__}: {error}); return a NumPy array"))
+        results.put(
+            (
+                rank,
+                "error",
+                f"rank {rank} returned a value that cannot be sent back to the notebook "
+                f"({type(error).__name__}: {error}); return a NumPy array",
+            )
+        )
     else:
         results.put((rank, "ok", payload))
 
@@ -185,9 +192,22 @@ class Ring:
         self._barrier = ctx.Barrier(p)
         pickled_fn = cloudpickle.dumps(self.fn)
         for r in range(p):
-            proc = ctx.Process(target=_worker, name=f"ring-rank-{r}", daemon=True, args=(
-                pickled_fn, r, p, self._inbox[(r + 1) % p], self._inbox[r], self._tasks[r], self._results,
-                self._barrier, self.timeout))
+            proc = ctx.Process(
+                target=_worker,
+                name=f"ring-rank-{r}",
+                daemon=True,
+                args=(
+                    pickled_fn,
+                    r,
+                    p,
+                    self._inbox[(r + 1) % p],
+                    self._inbox[r],
+                    self._tasks[r],
+                    self._results,
+                    self._barrier,
+                    self.timeout,
+                ),
+            )
             proc.start()
             self.processes.append(proc)
         self._closed = False
@@ -245,8 +265,9 @@ class Ring:
             tasks.put(("run", np.asarray(arrays[r])))
         replies = self._collect()
         outputs = [replies[r][0] for r in range(self.world_size)]
-        return RingRun(outputs, [replies[r][1] for r in range(self.world_size)],
-                       [replies[r][2] for r in range(self.world_size)])
+        return RingRun(
+            outputs, [replies[r][1] for r in range(self.world_size)], [replies[r][2] for r in range(self.world_size)]
+        )
 
     def time(self, n_elements: int, repeats: int = 5, dtype=np.float32) -> list[float]:
         """Seconds per all-reduce of ``n_elements`` per rank, ``repeats`` times (the slowest rank each time).
@@ -264,8 +285,9 @@ class Ring:
             raise RuntimeError("the ring is not running: use it in a `with cluster.Ring(...) as ring:` block")
         dead = [r for r, alive in enumerate(self.alive) if not alive]
         if dead:
-            raise WorkerLost(f"worker process(es) {dead} are dead (exit codes "
-                             f"{[self.processes[r].exitcode for r in dead]})")
+            raise WorkerLost(
+                f"worker process(es) {dead} are dead (exit codes {[self.processes[r].exitcode for r in dead]})"
+            )
 
     def _collect(self) -> dict:
         """Every rank's reply; raises at once if a rank failed or died, and after a silence of twice the
@@ -278,11 +300,15 @@ class Ring:
             except queue.Empty:
                 dead = [r for r, alive in enumerate(self.alive) if not alive]
                 if dead:
-                    raise WorkerLost(f"worker process(es) {dead} died during the collective (exit codes "
-                                     f"{[self.processes[r].exitcode for r in dead]})") from None
+                    raise WorkerLost(
+                        f"worker process(es) {dead} died during the collective (exit codes "
+                        f"{[self.processes[r].exitcode for r in dead]})"
+                    ) from None
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"ranks {sorted(set(range(self.world_size)) - set(replies))} sent no result "
-                                       f"for {2 * self.timeout:g} s") from None
+                    raise TimeoutError(
+                        f"ranks {sorted(set(range(self.world_size)) - set(replies))} sent no result "
+                        f"for {2 * self.timeout:g} s"
+                    ) from None
                 continue
             if status == "error":
                 raise RuntimeError(f"rank {rank} raised:\n{value}")

@@ -108,7 +108,12 @@ def stream(
     """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; valid scenarios: {', '.join(SCENARIOS)}")
-    for name, value, low in (("n_batches", n_batches, 1), ("batch_size", batch_size, 1), ("onset", onset, 0), ("ramp", ramp, 1)):
+    for name, value, low in (
+        ("n_batches", n_batches, 1),
+        ("batch_size", batch_size, 1),
+        ("onset", onset, 0),
+        ("ramp", ramp, 1),
+    ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     digits = load_digits() if source is None else source
@@ -158,4 +163,3 @@ def stream(
             thick = ndimage.grey_dilation(images[i], size=DILATION_SIZE)
             images[i] = images[i] + DILATION_BLEND * strength[i] * (thick - images[i])
     return Stream(scenario, int(seed), images, labels, batch, strength_per_batch, int(onset))
-

@@ -40,9 +40,7 @@ __all__ = [
 
 DATA_FILE = "hardware_profiles.toml"
 
-DEVICE_CLASSES = frozenset(
-    {"microcontroller", "single-board computer", "edge GPU", "datacenter GPU"}
-)
+DEVICE_CLASSES = frozenset({"microcontroller", "single-board computer", "edge GPU", "datacenter GPU"})
 
 #: The sourced numbers every device must have, in the order profiles list them.
 NUMBER_FIELDS = (
@@ -88,10 +86,7 @@ def _source_of(self, field: str) -> Source:
     try:
         spec = self.specs[field]
     except KeyError:
-        raise KeyError(
-            f"{field!r} is not a sourced number of {self.id}; "
-            f"use one of: {', '.join(self.specs)}"
-        ) from None
+        raise KeyError(f"{field!r} is not a sourced number of {self.id}; use one of: {', '.join(self.specs)}") from None
     return self._sources[spec.source]
 
 
@@ -150,7 +145,8 @@ class Link:
     source = _source_of
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.bandwidth_bytes_per_s / 1e9:g} GB/s per direction, {self.latency_s * 1e6:g} µs per message"
+        bandwidth, latency = self.bandwidth_bytes_per_s / 1e9, self.latency_s * 1e6
+        return f"{self.name}: {bandwidth:g} GB/s per direction, {latency:g} µs per message"
 
 
 def human_bytes(n: int) -> str:
@@ -233,8 +229,7 @@ def _parse(text: str, origin: str) -> tuple[dict[str, HardwareProfile], dict[str
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{origin}: not valid TOML: {error}") from None
     all_sources = {
-        source_id: _parse_source(source_id, table, origin)
-        for source_id, table in data.get("sources", {}).items()
+        source_id: _parse_source(source_id, table, origin) for source_id, table in data.get("sources", {}).items()
     }
     profiles = {
         device_id: _parse_device(device_id, table, all_sources, origin)
@@ -243,8 +238,7 @@ def _parse(text: str, origin: str) -> tuple[dict[str, HardwareProfile], dict[str
     if not profiles:
         raise ValueError(f"{origin}: no [devices.<id>] tables")
     links = {
-        link_id: _parse_link(link_id, table, all_sources, origin)
-        for link_id, table in data.get("links", {}).items()
+        link_id: _parse_link(link_id, table, all_sources, origin) for link_id, table in data.get("links", {}).items()
     }
     return profiles, all_sources, links
 
@@ -291,9 +285,7 @@ def _parse_specs(
     return specs
 
 
-def _parse_device(
-    device_id: str, table: Any, all_sources: Mapping[str, Source], origin: str
-) -> HardwareProfile:
+def _parse_device(device_id: str, table: Any, all_sources: Mapping[str, Source], origin: str) -> HardwareProfile:
     def fail(field: str, problem: str) -> ValueError:
         return ValueError(f"{origin}: device {device_id!r}, field {field!r}: {problem}")
 

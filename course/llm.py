@@ -30,6 +30,7 @@ __all__ = [
     "training_windows",
 ]
 
+
 def limit_blas_threads(n: int = 1) -> int:
     """Let NumPy's BLAS use at most ``n`` threads from now on; returns the number it had.
 
@@ -119,12 +120,30 @@ class ModelShape:
 
 #: Published shapes (the models' config.json on their model cards, and the Llama 3 paper, Table 3).
 MODEL_SHAPES = {
-    "llama3_8b": ModelShape("Llama-3-8B", 32, 4096, 32, 8, 128, 128256, 8.03e9,
-                            "https://huggingface.co/meta-llama/Meta-Llama-3-8B (config.json); Dubey et al. 2024, "
-                            "The Llama 3 Herd of Models, https://arxiv.org/abs/2407.21783"),
-    "llama3_70b": ModelShape("Llama-3-70B", 80, 8192, 64, 8, 128, 128256, 70.6e9,
-                             "https://huggingface.co/meta-llama/Meta-Llama-3-70B (config.json); Dubey et al. 2024, "
-                             "The Llama 3 Herd of Models, https://arxiv.org/abs/2407.21783"),
+    "llama3_8b": ModelShape(
+        "Llama-3-8B",
+        32,
+        4096,
+        32,
+        8,
+        128,
+        128256,
+        8.03e9,
+        "https://huggingface.co/meta-llama/Meta-Llama-3-8B (config.json); Dubey et al. 2024, "
+        "The Llama 3 Herd of Models, https://arxiv.org/abs/2407.21783",
+    ),
+    "llama3_70b": ModelShape(
+        "Llama-3-70B",
+        80,
+        8192,
+        64,
+        8,
+        128,
+        128256,
+        70.6e9,
+        "https://huggingface.co/meta-llama/Meta-Llama-3-70B (config.json); Dubey et al. 2024, "
+        "The Llama 3 Herd of Models, https://arxiv.org/abs/2407.21783",
+    ),
 }
 
 
@@ -140,8 +159,9 @@ class Trace:
         return len(self.arrival_s)
 
 
-def request_trace(n: int, rate_per_s: float, seed: int, *, mean_prompt: float = 256, mean_output: float = 128,
-                  max_tokens: int = 2048) -> Trace:
+def request_trace(
+    n: int, rate_per_s: float, seed: int, *, mean_prompt: float = 256, mean_output: float = 128, max_tokens: int = 2048
+) -> Trace:
     """A seeded trace of ``n`` chat requests arriving as a Poisson process at ``rate_per_s``.
 
     Prompt and output lengths are log-normal around their means (chat lengths have long tails), whole numbers

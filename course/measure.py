@@ -90,4 +90,6 @@ def summarize(timings: dict[str, Timing], baseline: str) -> Sequence[str]:
     """One printable line per timing, with its speed-up over the baseline."""
     ratio = speedups(timings, baseline)
     width = max(map(len, timings))
-    return [f"{name:<{width}}  {t.throughput:>12,.0f} items/s  x{ratio[name]:.2f}  ({t})" for name, t in timings.items()]
+    return [
+        f"{name:<{width}}  {t.throughput:>12,.0f} items/s  x{ratio[name]:.2f}  ({t})" for name, t in timings.items()
+    ]

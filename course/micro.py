@@ -39,28 +39,29 @@ from ai_edge_litert import schema_py_generated as schema
 
 from course.tflite import TENSOR_TYPE_NAMES
 
-#: How far the stand-in's arena total may be over the real interpreter's, in bytes (it is never under), on the course's models.
+#: How far the stand-in's arena total may be over the real interpreter's, in bytes (it is never under),
+#: on the course's models.
 TOLERANCE_BYTES = 48
 
 #: TFLM aligns every planned buffer (``MicroArenaBufferAlignment``) to 16 bytes.
 _ALIGNMENT = 16
 
 #: Sizes the real ``RecordingMicroAllocator`` reports, in bytes (64-bit host).
-_EVAL_TENSOR = 24           # one TfLiteEvalTensor per tensor of the subgraph
-_PERSISTENT_TENSOR = 64     # one TfLiteTensor for each input and output the Python wrapper exposes
-_QUANTIZATION = 32          # its quantization parameters, when the tensor is quantized
-_NODE = 64                  # one NodeAndRegistration per operator
-_INTERPRETER = 16           # persistent buffers the interpreter requests for itself,
+_EVAL_TENSOR = 24  # one TfLiteEvalTensor per tensor of the subgraph
+_PERSISTENT_TENSOR = 64  # one TfLiteTensor for each input and output the Python wrapper exposes
+_QUANTIZATION = 32  # its quantization parameters, when the tensor is quantized
+_NODE = 64  # one NodeAndRegistration per operator
+_INTERPRETER = 16  # persistent buffers the interpreter requests for itself,
 _INTERPRETER_ALLOCATIONS = 2  # in two allocations
-_UNLISTED = 510             # the allocator's own objects, which the report does not list,
-_UNLISTED_PER_TENSOR = 10   # its tensor tables,
+_UNLISTED = 510  # the allocator's own objects, which the report does not list,
+_UNLISTED_PER_TENSOR = 10  # its tensor tables,
 _UNLISTED_PER_ALLOCATION = 6  # and the alignment between persistent allocations (fitted; see TOLERANCE_BYTES)
 
 #: Persistent op data per kernel (bytes, and bytes per output channel of per-channel arrays), as measured.
 _OP_DATA: dict[str, tuple[int, int]] = {
     "CONV_2D": (80, 8),
     "DEPTHWISE_CONV_2D": (80, 8),
-    "FULLY_CONNECTED": (72, 8),          # the per-channel arrays only for per-channel quantized weights
+    "FULLY_CONNECTED": (72, 8),  # the per-channel arrays only for per-channel quantized weights
     "MAX_POOL_2D": (32, 0),
     "AVERAGE_POOL_2D": (32, 0),
     "MEAN": (44, 0),
@@ -97,7 +98,7 @@ def plan_arena_head(buffers: list[Buffer]) -> int:
     the lowest offset where it overlaps no placed buffer that is live at the same time.
     """
     order = sorted(reversed(range(len(buffers))), key=lambda i: -buffers[i].size)
-    placed: list[tuple[int, Buffer]] = []      # (offset, buffer), kept in offset order
+    placed: list[tuple[int, Buffer]] = []  # (offset, buffer), kept in offset order
     for index in order:
         wanted = buffers[index]
         offset = 0
@@ -121,7 +122,7 @@ class _Graph:
             self.subgraph = self.model.Subgraphs(0)
             names = {code: name for name, code in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
             self.ops = [self._operator(names, i) for i in range(self.subgraph.OperatorsLength())]
-        except Exception as error:       # flatbuffers raises struct.error, IndexError... on bytes that are no model
+        except Exception as error:  # noqa: BLE001 -- flatbuffers raises struct.error, IndexError... on bytes that are no model
             raise RuntimeError(f"not a TFLite flatbuffer ({error})") from None
         self.inputs = [int(t) for t in self.subgraph.InputsAsNumpy()]
         self.outputs = [int(t) for t in self.subgraph.OutputsAsNumpy()]
@@ -170,8 +171,11 @@ def _lifetimes(graph: _Graph) -> list[Buffer]:
     for tensor in graph.outputs:
         touch(tensor, len(graph.ops), created=True)
         touch(tensor, len(graph.ops), created=False)
-    return [Buffer(_aligned(graph.nbytes(t)), first[t], last[t])
-            for t in sorted(first) if not graph.is_constant(t) and not graph.tensor(t).IsVariable()]
+    return [
+        Buffer(_aligned(graph.nbytes(t)), first[t], last[t])
+        for t in sorted(first)
+        if not graph.is_constant(t) and not graph.tensor(t).IsVariable()
+    ]
 
 
 def _scratch(graph: _Graph) -> list[Buffer]:
@@ -192,13 +196,15 @@ def _refusal(graph: _Graph) -> str | None:
     """What TFLM writes to stderr when it refuses this model at prepare time, or None if it accepts it."""
     for number, (name, inputs, _) in enumerate(graph.ops):
         types = [graph.tensor(t).Type() for t in inputs if t >= 0]
-        hybrid = name in _WEIGHTED and types[:2] == [_FLOAT32, _INT8]     # float activations, int8 weights
+        hybrid = name in _WEIGHTED and types[:2] == [_FLOAT32, _INT8]  # float activations, int8 weights
         if hybrid and name == "FULLY_CONNECTED":
             why = "Input type: FLOAT32 with filter type: INT8 not supported."
         elif hybrid:
             why = "Hybrid models are not supported on TFLite Micro."
         elif name == "DEQUANTIZE" and types and types[0] == _FLOAT16:
-            why = "input->type == kTfLiteInt8 || input->type == kTfLiteInt16 || input->type == kTfLiteUInt8 was not true."
+            why = (
+                "input->type == kTfLiteInt8 || input->type == kTfLiteInt16 || input->type == kTfLiteUInt8 was not true."
+            )
         else:
             continue
         return f"{why}\nNode {name} (number {number}) failed to prepare with status 1\n"
@@ -238,7 +244,7 @@ def _tail(graph: _Graph) -> dict[str, int]:
         "NodeAndRegistration struct": _NODE * len(graph.ops),
     }
     unlisted = _UNLISTED + _UNLISTED_PER_TENSOR * tensors + _UNLISTED_PER_ALLOCATION * allocations
-    tail["unlisted"] = _aligned(sum(tail.values()) + unlisted) - sum(tail.values())   # the tail ends 16-byte aligned
+    tail["unlisted"] = _aligned(sum(tail.values()) + unlisted) - sum(tail.values())  # the tail ends 16-byte aligned
     return tail
 
 
@@ -248,7 +254,7 @@ def _write_stderr(text: str) -> None:
 
 
 class Interpreter:
-    """``tflite_micro.runtime.Interpreter``'s interface, with the arena planned from the flatbuffer and LiteRT running it."""
+    """``tflite_micro.runtime.Interpreter``'s interface: the arena planned from the flatbuffer, LiteRT running it."""
 
     def __init__(self, model_data: bytes, arena_size: int | None = None) -> None:
         if model_data is None:
@@ -264,8 +270,10 @@ class Interpreter:
         total = self._head + sum(self._tail.values())
         arena_size = len(model_data) * 10 if arena_size is None else int(arena_size)
         if arena_size < total:
-            _write_stderr(f"Failed to resize buffer. Requested: {self._head}, available {max(0, arena_size - total + self._head)}, "
-                          f"missing: {total - arena_size}\n")
+            _write_stderr(
+                f"Failed to resize buffer. Requested: {self._head}, "
+                f"available {max(0, arena_size - total + self._head)}, missing: {total - arena_size}\n"
+            )
             raise RuntimeError("TFLM failed to allocate tensors")
         from course.tflite import interpreter
 
@@ -274,8 +282,14 @@ class Interpreter:
         self._outputs = self._lite.get_output_details()
 
     @classmethod
-    def from_bytes(cls, model_data: bytes, custom_op_registerers=None, arena_size: int | None = None,
-                   intrepreter_config=None, alt_decompression_memory_size: int = 0) -> Interpreter:
+    def from_bytes(
+        cls,
+        model_data: bytes,
+        custom_op_registerers=None,
+        arena_size: int | None = None,
+        intrepreter_config=None,
+        alt_decompression_memory_size: int = 0,
+    ) -> Interpreter:
         """Like TFLM's: an interpreter for a flatbuffer in memory, with an arena of ``arena_size`` bytes.
 
         The other arguments are accepted for TFLM's signature (its spelling included) and change nothing here.
@@ -283,8 +297,14 @@ class Interpreter:
         return cls(model_data, arena_size)
 
     @classmethod
-    def from_file(cls, model_path: str | os.PathLike, custom_op_registerers=None, arena_size: int | None = None,
-                  intrepreter_config=None, alt_decompression_memory_size: int = 0) -> Interpreter:
+    def from_file(
+        cls,
+        model_path: str | os.PathLike,
+        custom_op_registerers=None,
+        arena_size: int | None = None,
+        intrepreter_config=None,
+        alt_decompression_memory_size: int = 0,
+    ) -> Interpreter:
         """Like TFLM's: an interpreter for a ``.tflite`` file."""
         if model_path is None or not os.path.isfile(model_path):
             raise ValueError("Invalid model file path")
@@ -295,10 +315,19 @@ class Interpreter:
         if not 0 <= index < len(details):
             raise IndexError("Tensor is out of bound, please check tensor index.")
         detail = details[index]
-        scales, zero_points = detail["quantization_parameters"]["scales"], detail["quantization_parameters"]["zero_points"]
-        return {"dtype": detail["dtype"], "shape": detail["shape"].copy(),
-                "quantization_parameters": {"scales": scales.copy(), "zero_points": zero_points.copy(),
-                                            "quantized_dimension": detail["quantization_parameters"]["quantized_dimension"]}}
+        scales, zero_points = (
+            detail["quantization_parameters"]["scales"],
+            detail["quantization_parameters"]["zero_points"],
+        )
+        return {
+            "dtype": detail["dtype"],
+            "shape": detail["shape"].copy(),
+            "quantization_parameters": {
+                "scales": scales.copy(),
+                "zero_points": zero_points.copy(),
+                "quantized_dimension": detail["quantization_parameters"]["quantized_dimension"],
+            },
+        }
 
     def get_input_details(self, index: int) -> dict:
         """``dtype``, ``shape`` and ``quantization_parameters`` of input ``index``."""
@@ -317,11 +346,15 @@ class Interpreter:
         detail = self._details(self._inputs, index)
         data = np.asarray(input_data)
         if data.dtype != detail["dtype"]:
-            raise ValueError(f"Cannot set tensor: Got value of type {data.dtype.name.upper()} "
-                             f"but expected type {np.dtype(detail['dtype']).name.upper()} for input {index}")
+            raise ValueError(
+                f"Cannot set tensor: Got value of type {data.dtype.name.upper()} "
+                f"but expected type {np.dtype(detail['dtype']).name.upper()} for input {index}"
+            )
         if data.ndim != len(detail["shape"]) or tuple(data.shape) != tuple(detail["shape"]):
-            raise ValueError(f"Cannot set tensor: Dimension mismatch. Got {tuple(data.shape)} "
-                             f"but expected {tuple(detail['shape'])} for input {index}")
+            raise ValueError(
+                f"Cannot set tensor: Dimension mismatch. Got {tuple(data.shape)} "
+                f"but expected {tuple(detail['shape'])} for input {index}"
+            )
         self._lite.set_tensor(self._inputs[index]["index"], data)
 
     def invoke(self) -> int:
@@ -337,15 +370,19 @@ class Interpreter:
         return self._lite.get_tensor(self._outputs[index]["index"]).copy()
 
     def reset(self) -> int:
-        """Nothing to reset: the stand-in keeps no state between inferences (TFLM's ``reset`` is for stateful models)."""
+        """Nothing to reset: the stand-in keeps no state between inferences (TFLM's is for stateful models)."""
         return 0
 
     def print_allocations(self) -> None:
         """Write the arena report to stderr, in the real ``RecordingMicroAllocator``'s format, marked as planned."""
         tail = sum(self._tail.values())
-        lines = [f"Arena allocation total {self._head + tail} bytes",
-                 f"Arena allocation head {self._head} bytes",
-                 f"Arena allocation tail {tail} bytes"]
+        lines = [
+            f"Arena allocation total {self._head + tail} bytes",
+            f"Arena allocation head {self._head} bytes",
+            f"Arena allocation tail {tail} bytes",
+        ]
         lines += [f"'{name}' used {size} bytes" for name, size in self._tail.items() if size and name != "unlisted"]
         report = "".join(f"[RecordingMicroAllocator] {line}\n" for line in lines)
-        _write_stderr(report + "[course.micro] planned from the flatbuffer by the stand-in, not measured by TFLite Micro\n")
+        _write_stderr(
+            report + "[course.micro] planned from the flatbuffer by the stand-in, not measured by TFLite Micro\n"
+        )

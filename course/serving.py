@@ -93,7 +93,9 @@ class BackgroundServer:
         sockets = tornado.netutil.bind_sockets(self.requested_port, HOST, family=socket.AF_INET)
         self.port = sockets[0].getsockname()[1]
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(sockets, ready), name=f"{self.name}:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sockets, ready), name=f"{self.name}:{self.port}", daemon=True
+        )
         with _lock:
             _running.append(self)
             _ports.append(self.port)
@@ -112,7 +114,7 @@ class BackgroundServer:
         try:
             self._server = HTTPServer(self.app)
             self._server.add_sockets(sockets)
-        except BaseException as error:  # report it to start() instead of dying silently
+        except BaseException as error:  # noqa: BLE001 -- report it to start() instead of dying silently
             self._error = error
             for s in sockets:
                 s.close()
@@ -250,7 +252,9 @@ def load_test(
                 i = c * requests_per_client + j
                 begin = time.perf_counter()
                 try:
-                    conn.request("POST", path, body=bodies[i % len(bodies)], headers={"Content-Type": "application/json"})
+                    conn.request(
+                        "POST", path, body=bodies[i % len(bodies)], headers={"Content-Type": "application/json"}
+                    )
                     response = conn.getresponse()
                     replies[i] = response.read()
                     statuses[i] = response.status

@@ -28,8 +28,17 @@ from types import ModuleType
 from course.quiet import silenced_stderr, stderr_to
 
 #: Flatbuffer tensor type codes (tflite schema ``TensorType``) to NumPy dtype names.
-TENSOR_TYPE_NAMES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8",
-                     10: "float64"}
+TENSOR_TYPE_NAMES = {
+    0: "float32",
+    1: "float16",
+    2: "int32",
+    3: "uint8",
+    4: "int64",
+    6: "bool",
+    7: "int16",
+    9: "int8",
+    10: "float64",
+}
 
 
 @contextlib.contextmanager
@@ -123,8 +132,10 @@ def allocation_report(micro_interpreter) -> str:
 
 
 #: What a lab prints, once, when it runs on the stand-in.
-STAND_IN_NOTICE = ("TFLite Micro's interpreter is built for Linux x86-64 only: this lab uses course.micro, a stand-in "
-                   "that plans the same arena from the flatbuffer and runs the model in LiteRT (grading uses the real one).")
+STAND_IN_NOTICE = (
+    "TFLite Micro's interpreter is built for Linux x86-64 only: this lab uses course.micro, a stand-in "
+    "that plans the same arena from the flatbuffer and runs the model in LiteRT (grading uses the real one)."
+)
 
 
 def micro_runtime() -> ModuleType:

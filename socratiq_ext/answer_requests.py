@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
+# The lexicons are tables, one language a line: the formatter leaves them as they are.
+# fmt: off
 # --------------------------------------------------------------------------------------------------------
 # Lexicons. Syntax of an entry: words separated by single spaces; a trailing "*" takes any word ending
 # ("ответ*" also matches "ответа"); "#" is an exercise number ("3", "3.2", "b"). Han, kana and hangul
@@ -402,7 +404,8 @@ ATTACKS: tuple[str, ...] = (
     r"你现在是", r"从现在(?:起|开始)你", r"开发者模式", r"系统提示", r"不受任何限制", r"没有任何限制",
     r"无限制模式", r"假装你是", r"(?:请|你)扮演", r"越狱",
     r"あなたは今", r"今から(?:あなた|君|お前)は", r"開発者モード", r"システムプロンプト", r"脱獄",
-    r"지금부터 (?:너|넌|당신)", r"이제 (?:너는|넌|당신은)", r"개발자 모드", r"시스템 프롬프트", r"제한 없이 (?:대답|답|말)",
+    r"지금부터 (?:너|넌|당신)", r"이제 (?:너는|넌|당신은)", r"개발자 모드", r"시스템 프롬프트",
+    r"제한 없이 (?:대답|답|말)",
     r"탈옥", r"अब से (?:तुम|आप)", r"डेवलपर मोड", r"सिस्टम प्रॉम्प्ट",
     r"انت الان", r"من الان انت", r"وضع المطور", r"موجه النظام", r"بدون (?:قيود|قواعد)", r"تظاهر",
 )
@@ -453,16 +456,33 @@ NEAR = 6
 NEAR_FOR_ME = 8
 
 
+# fmt: on
 # --------------------------------------------------------------------------------------------------------
 # Normalisation: the same for the student's text and for every lexicon entry.
 # --------------------------------------------------------------------------------------------------------
 
-_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u0640\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-                        "\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]")
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u0640\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\ufe00-\ufe0f\ufeff]"
+)
 # Apostrophes, quotes and Arabic letter variants that students type interchangeably.
-_FOLD = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'", "`": "'", "\u201c": '"',
-                       "\u201d": '"', "\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627",
-                       "\u0671": "\u0627", "\u0649": "\u064a", "\u0629": "\u0647"})
+_FOLD = str.maketrans(
+    {
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u02bc": "'",
+        "\u00b4": "'",
+        "`": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u0623": "\u0627",
+        "\u0625": "\u0627",
+        "\u0622": "\u0627",
+        "\u0671": "\u0627",
+        "\u0649": "\u064a",
+        "\u0629": "\u0647",
+    }
+)
 _DASH = re.compile(r"(?<=\w)[\u2010-\u2015-](?=\w)")
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .]){3,}[^\W\d_](?![^\W\d_])")
 _BLANKS = re.compile(r"[^\S\n]+")
@@ -479,8 +499,9 @@ def fold(text: str) -> str:
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
     if not text.isascii():
         decomposed = unicodedata.normalize("NFD", text)
-        text = unicodedata.normalize("NFC", "".join(
-            c for c in decomposed if unicodedata.category(c) != "Mn" or _keeps_mark(c)))
+        text = unicodedata.normalize(
+            "NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn" or _keeps_mark(c))
+        )
     return text.translate(_FOLD)
 
 
@@ -533,13 +554,19 @@ def _alternation(phrases: Iterable[str]) -> str:
     for phrase in sorted(set(phrases), key=lambda p: (-len(normalise(p)), p)):
         body, left, right = _entry(phrase)
         first = body[0] if body[0] != "\\" else body[:2]  # branches grouped by their first character
-        groups.setdefault((left, right), {}).setdefault(first, []).append(body[len(first):])
-    return "(?:" + "|".join(
-        ("(?<!" + _LETTER + ")" if left else "")
-        + "(?:" + "|".join(first + "(?:" + "|".join(rests) + ")" for first, rests in branches.items()) + ")"
-        + ("(?!" + _LETTER + ")" if right else "")
-        for (left, right), branches in groups.items()
-    ) + ")"
+        groups.setdefault((left, right), {}).setdefault(first, []).append(body[len(first) :])
+    return (
+        "(?:"
+        + "|".join(
+            ("(?<!" + _LETTER + ")" if left else "")
+            + "(?:"
+            + "|".join(first + "(?:" + "|".join(rests) + ")" for first, rests in branches.items())
+            + ")"
+            + ("(?!" + _LETTER + ")" if right else "")
+            for (left, right), branches in groups.items()
+        )
+        + ")"
+    )
 
 
 def _all(lexicon: dict[str, tuple[str, ...]], *, english: bool | None = None) -> list[str]:
@@ -563,12 +590,17 @@ class _Kind(NamedTuple):
     english: bool  # English verbs are base forms: they need the imperative mood (see _asked)
 
 
-_VERBS = [(re.compile(_alternation(_all(GIVE, english=True))), _Kind("give", True)),
-          (re.compile(_alternation(_all(DO, english=True))), _Kind("do", True)),
-          (re.compile(_alternation(_all(GIVE, english=False))), _Kind("give", False)),
-          (re.compile(_alternation(_all(DO, english=False))), _Kind("do", False))]
-_OBJECTS = [(re.compile(_alternation(_all(STRONG))), "strong"), (re.compile(_alternation(_all(ANSWER))), "answer"),
-            (re.compile(_alternation(_all(TASK))), "task")]
+_VERBS = [
+    (re.compile(_alternation(_all(GIVE, english=True))), _Kind("give", True)),
+    (re.compile(_alternation(_all(DO, english=True))), _Kind("do", True)),
+    (re.compile(_alternation(_all(GIVE, english=False))), _Kind("give", False)),
+    (re.compile(_alternation(_all(DO, english=False))), _Kind("do", False)),
+]
+_OBJECTS = [
+    (re.compile(_alternation(_all(STRONG))), "strong"),
+    (re.compile(_alternation(_all(ANSWER))), "answer"),
+    (re.compile(_alternation(_all(TASK))), "task"),
+]
 _FOR_ME = _compile(FOR_ME)
 _NOT_ASKING = _compile(NOT_ASKING)
 _NOT_ASKING_NEXT = re.compile(r"\s*" + _alternation(NOT_ASKING))
@@ -585,8 +617,13 @@ _TASK_END = re.compile(r"\s*(?:$|" + _alternation(TASK_END) + ")")
 _NAME_GAP = re.compile(r"(?:\s|" + _alternation(NAME_GAP) + r")*")
 _WHAT_IS = _compile(WHAT_IS)
 # Matched right after an object, so with no word boundaries (Korean and Japanese attach them to the noun).
-_WHAT_IS_AFTER = re.compile(r"\s?(?:" + "|".join(
-    r"\s?".join(map(re.escape, normalise(p).split(" "))) for p in sorted(WHAT_IS_AFTER, key=len, reverse=True)) + ")")
+_WHAT_IS_AFTER = re.compile(
+    r"\s?(?:"
+    + "|".join(
+        r"\s?".join(map(re.escape, normalise(p).split(" "))) for p in sorted(WHAT_IS_AFTER, key=len, reverse=True)
+    )
+    + ")"
+)
 _PARTICLE = re.compile("(?:" + "|".join(PARTICLES) + ")?")
 _GENITIVE = re.compile(r"^[^\s\d]{1,12}(?:的|の|의)$")
 _OVERRIDE = [(_compile(OVERRIDE["en"]), True), (_compile(OVERRIDE["other"]), False)]
@@ -631,7 +668,7 @@ def _is_question(clause: str) -> bool:
 def _asked(text: str, clause_start: int, clause_end: int, verb: _Span) -> bool:
     """Whether a request verb is addressed to the tutor: not in a question, not negated, and, for English
     base forms, in the imperative ("just give", "and then write") or after "can you" / "I want you to"."""
-    before = text[clause_start:verb.start]
+    before = text[clause_start : verb.start]
     if _is_question(text[clause_start:clause_end]) or _NEGATED.search(before):
         return False
     if not verb.kind.english:
@@ -658,8 +695,10 @@ def _names(protected: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]
         return None
     name = r"(?<![a-z0-9_])(?:" + "|".join(re.escape(p) for p in protected) + r")(?![a-z0-9_])(?:\(\))?"
     part = _alternation([*_all(ANSWER), *_all(STRONG), *BODY])
-    of = (r"\s?" + _alternation(OF) + r"\s(?:the |la |le |die |der |il |de |het )?"
-          r"(?:function |method |funcion |fonction |funktion |funzione |functie )?")
+    of = (
+        r"\s?" + _alternation(OF) + r"\s(?:the |la |le |die |der |il |de |het )?"
+        r"(?:function |method |funcion |fonction |funktion |funzione |functie )?"
+    )
     named = rf"{part}{of}{name}|{name}(?:'s|\s?(?:的|の|의|का|की|के))?\s?(?:函数|関数|함수|function )?{part}"
     return re.compile(name), re.compile(named)
 
@@ -667,6 +706,7 @@ def _names(protected: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]
 # --------------------------------------------------------------------------------------------------------
 # The signals.
 # --------------------------------------------------------------------------------------------------------
+
 
 def _attacks(raw: str, text: str) -> bool:
     """A jailbreak phrase, or an override verb before the brief ("forget all your rules")."""
@@ -680,22 +720,23 @@ def _attacks(raw: str, text: str) -> bool:
             for verb in pattern.finditer(clause):
                 for brief in _BRIEF.finditer(clause):
                     if brief.start() >= verb.end():
-                        gap = clause[verb.end():brief.start()]
+                        gap = clause[verb.end() : brief.start()]
                         if _BRIEF_GAP.fullmatch(gap) or (not english and _words(gap) <= 3):
                             return True
-                    elif not english and _words(clause[brief.end():verb.start()]) <= 3:
+                    elif not english and _words(clause[brief.end() : verb.start()]) <= 3:
                         return True  # object first: "指示を無視", "निर्देशों को अनदेखा"
     return False
 
 
-def _find(text: str, start: int, end: int, names: tuple[re.Pattern[str], re.Pattern[str]] | None
-          ) -> tuple[list[_Span], list[_Span]]:
+def _find(
+    text: str, start: int, end: int, names: tuple[re.Pattern[str], re.Pattern[str]] | None
+) -> tuple[list[_Span], list[_Span]]:
     """The request verbs addressed to the tutor and the answer objects, in one clause."""
-    verbs = [_Span(m.start(), m.end(), kind) for pattern, kind in _VERBS
-             for m in pattern.finditer(text, start, end)]
+    verbs = [_Span(m.start(), m.end(), kind) for pattern, kind in _VERBS for m in pattern.finditer(text, start, end)]
     verbs = [v for v in verbs if _asked(text, start, end, v)]
-    objects = [_Span(m.start(), m.end(), kind) for pattern, kind in _OBJECTS
-               for m in pattern.finditer(text, start, end)]
+    objects = [
+        _Span(m.start(), m.end(), kind) for pattern, kind in _OBJECTS for m in pattern.finditer(text, start, end)
+    ]
     if names:
         objects += [_Span(m.start(), m.end(), "strong") for m in names[1].finditer(text, start, end)]
         objects += [_Span(m.start(), m.end(), "name") for m in names[0].finditer(text, start, end)]
@@ -713,9 +754,9 @@ def _close(text: str, end: int, verb: _Span, obj: _Span) -> bool:
     if verb.kind.name == "give" and obj.kind == "task":
         return False
     if obj.start >= verb.end:
-        gap = text[verb.end:obj.start]
+        gap = text[verb.end : obj.start]
     elif not verb.kind.english and obj.end <= verb.start:
-        gap = text[obj.end:verb.start]  # object first: "答えを教えて", "उत्तर दो", "die Lösung geben"
+        gap = text[obj.end : verb.start]  # object first: "答えを教えて", "उत्तर दो", "die Lösung geben"
     else:
         return False
     if _words(gap) > (3 if obj.kind == "name" else NEAR) or _NOT_ASKING.search(gap):
@@ -736,9 +777,9 @@ def _for_me(text: str, start: int, end: int, verbs: list[_Span]) -> bool:
     for mine in _FOR_ME.finditer(text, start, end):
         for verb in verbs:
             if verb.end <= mine.start():
-                gap = text[verb.end:mine.start()]
+                gap = text[verb.end : mine.start()]
             elif not verb.kind.english and mine.end() <= verb.start:
-                gap = text[mine.end():verb.start]
+                gap = text[mine.end() : verb.start]
             else:
                 continue
             if _words(gap) <= NEAR_FOR_ME and not _NOT_ASKING.search(gap):
@@ -754,7 +795,7 @@ def _bare(text: str, start: int, end: int, objects: list[_Span]) -> bool:
     for obj in objects:
         if obj.kind not in ("answer", "strong") or _owned(text, start, obj):
             continue
-        before = text[start:obj.start]
+        before = text[start : obj.start]
         head = _POLITE.fullmatch(before) or _GENITIVE.match(before.strip())
         if not head:
             lead = _POLITE.match(before).end()
@@ -764,10 +805,10 @@ def _bare(text: str, start: int, end: int, objects: list[_Span]) -> bool:
             continue
         after = _PARTICLE.match(text, obj.end, end).end()  # "정답이 뭐야", "答えは？"
         suffix = _WHAT_IS_AFTER.match(text, after, end)  # "答案是什么"
-        if not text[_POLITE.match(text, suffix.end() if suffix else after, end).end():end].strip():
+        if not text[_POLITE.match(text, suffix.end() if suffix else after, end).end() : end].strip():
             return True
-        of = _OF.match(text, len(text) - len(text[obj.end:].lstrip()), end)  # "the code for check_record"
-        if of and _words(text[of.end():end]) <= 6 and not _NOT_ASKING.search(text, of.end(), end):
+        of = _OF.match(text, len(text) - len(text[obj.end :].lstrip()), end)  # "the code for check_record"
+        if of and _words(text[of.end() : end]) <= 6 and not _NOT_ASKING.search(text, of.end(), end):
             return True
     return False
 

@@ -104,7 +104,9 @@ def load_config(env: Mapping[str, str] = os.environ) -> TutorConfig:
             model=_text("model", setting("SOCRATIQ_MODEL", "model") or DEFAULT_MODEL),
             api_key=_text("api_key", api_key or KEYLESS),
             timeout=_number("timeout", setting("SOCRATIQ_TIMEOUT", "timeout") or DEFAULT_TIMEOUT_S, float),
-            max_retries=_number("max_retries", _or_default(setting("SOCRATIQ_MAX_RETRIES", "max_retries"), DEFAULT_MAX_RETRIES), int),
+            max_retries=_number(
+                "max_retries", _or_default(setting("SOCRATIQ_MAX_RETRIES", "max_retries"), DEFAULT_MAX_RETRIES), int
+            ),
         )
     budget = setting("SOCRATIQ_HINT_BUDGET", "hint_budget", tutor_file)
     return TutorConfig(home=home, llm=llm, hint_budget=None if budget is None else _number("hint_budget", budget, int))
@@ -119,7 +121,9 @@ def _table(file: dict, name: str) -> dict:
 
 def _text(name: str, value) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"SocratiQ setting {name} must be a non-empty string: fix it in the environment or config.toml")
+        raise ConfigError(
+            f"SocratiQ setting {name} must be a non-empty string: fix it in the environment or config.toml"
+        )
     return value.strip()
 
 
@@ -154,7 +158,9 @@ def _number(name: str, value, kind: type):
     try:
         number = kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"SocratiQ setting {name}={value!r} is not a {kind.__name__}: fix it in the environment or config.toml") from None
+        raise ConfigError(
+            f"SocratiQ setting {name}={value!r} is not a {kind.__name__}: fix it in the environment or config.toml"
+        ) from None
     if number < 0:
         raise ConfigError(f"SocratiQ setting {name}={value!r} must not be negative")
     return number

@@ -161,7 +161,9 @@ def parse_question(
         "short_answer": isinstance(answer, list) and answer and all(isinstance(a, str) and a.strip() for a in answer),
     }
     if not valid.get(kind, False):
-        raise ContentError(f"{where}: kind {kind!r} with answer {answer!r} and {len(choices)} choices is not a valid question")
+        raise ContentError(
+            f"{where}: kind {kind!r} with answer {answer!r} and {len(choices)} choices is not a valid question"
+        )
     for key in ("id", "prompt", "explanation", "topic"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise ContentError(f"{where}: {key} must be a non-empty string")
@@ -170,10 +172,16 @@ def parse_question(
     if entry.get("objective") not in objectives:
         raise ContentError(f"{where}: objective {entry.get('objective')!r} is not one of {sorted(objectives)}")
     return Question(
-        id=entry["id"], kind=kind, prompt=entry["prompt"].strip(),
+        id=entry["id"],
+        kind=kind,
+        prompt=entry["prompt"].strip(),
         answer=tuple(answer) if kind == "short_answer" else answer,
-        explanation=entry["explanation"].strip(), section=entry["section"], topic=entry["topic"].strip().lower(),
-        objective=entry["objective"], choices=choices, origin=origin,
+        explanation=entry["explanation"].strip(),
+        section=entry["section"],
+        topic=entry["topic"].strip().lower(),
+        objective=entry["objective"],
+        choices=choices,
+        origin=origin,
     )
 
 

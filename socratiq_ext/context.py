@@ -20,6 +20,7 @@ from IPython.core.interactiveshell import ExecutionResult, InteractiveShell
 
 from socratiq_ext.content import LabContent
 
+
 @dataclass(frozen=True)
 class ErrorInfo:
     """The last error, reduced to what the tutor needs (and nothing that could hold a secret)."""

@@ -42,8 +42,29 @@ _TOKEN = re.compile(
 )
 _KEPT = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins))
 # Module names a solution refers to by their usual alias: renaming them is not a disguise anyone uses.
-_MODULES = frozenset({"np", "tf", "pd", "plt", "math", "scipy", "sklearn", "keras", "layers", "datasets",
-                      "hardware", "measure", "serving", "drift", "tflite", "os", "time", "json", "collections"})
+_MODULES = frozenset(
+    {
+        "np",
+        "tf",
+        "pd",
+        "plt",
+        "math",
+        "scipy",
+        "sklearn",
+        "keras",
+        "layers",
+        "datasets",
+        "hardware",
+        "measure",
+        "serving",
+        "drift",
+        "tflite",
+        "os",
+        "time",
+        "json",
+        "collections",
+    }
+)
 
 
 def tokens(code: str) -> list[str]:
@@ -69,8 +90,14 @@ def tokens(code: str) -> list[str]:
             out.append(text)
         else:
             following = found[i + 1].group() if i + 1 < len(found) else ""
-            kept = (text in _KEPT or text in _MODULES or (text.isupper() and len(text) > 1)
-                    or (out and out[-1] == ".") or following == "(" or (depth and following == "="))
+            kept = (
+                text in _KEPT
+                or text in _MODULES
+                or (text.isupper() and len(text) > 1)
+                or (out and out[-1] == ".")
+                or following == "("
+                or (depth and following == "=")
+            )
             token = text if kept else "V"
             if not (token == "V" and out and out[-1] == "V"):
                 out.append(token)
@@ -122,16 +149,25 @@ def fingerprint(code: str, salt: bytes) -> dict:
     runs: dict[str, list[int]] = {}
     for start in range(len(stream) - K + 1):
         runs.setdefault(salted(salt, stream[start : start + K]), []).append(start)
-    return {"lines": len(lines), "unseen": len(lines) - len(_found_alone(token_lines, runs, line_hashes)),
-            "token_lines": token_lines, "runs": runs, "whole_lines": line_hashes}
+    return {
+        "lines": len(lines),
+        "unseen": len(lines) - len(_found_alone(token_lines, runs, line_hashes)),
+        "token_lines": token_lines,
+        "runs": runs,
+        "whole_lines": line_hashes,
+    }
 
 
 def _found_alone(token_lines: list[int], runs: dict[str, list[int]], whole_lines: dict[str, list[int]]) -> set[int]:
     """The lines some hash recognises when the line is shown alone: hashed whole, or half covered by
     kept runs that lie inside it. The budget assumes the others were shown: no hash can tell."""
     prints = ExerciseFingerprints(len(set(token_lines)), tuple(token_lines), {}, {})
-    inside = [p for found in runs.values() for p in found
-              if p + K <= len(token_lines) and token_lines[p] == token_lines[p + K - 1]]
+    inside = [
+        p
+        for found in runs.values()
+        for p in found
+        if p + K <= len(token_lines) and token_lines[p] == token_lines[p + K - 1]
+    ]
     return prints.revealed(prints.covered(inside), {n for found in whole_lines.values() for n in found})
 
 
@@ -185,14 +221,23 @@ class LabFingerprints:
     @classmethod
     def from_json(cls, data: dict) -> LabFingerprints:
         if data.get("format") != FORMAT or data.get("k") != K:
-            raise ValueError(f"fingerprints of format {data.get('format')}, k={data.get('k')}: expected {FORMAT}, k={K}")
-        return cls(data["lab"], bytes.fromhex(data["salt"]), {
-            grade_id: ExerciseFingerprints(
-                e["lines"], tuple(e["token_lines"]),
-                {h: tuple(p) for h, p in e["runs"].items()}, {h: tuple(n) for h, n in e["whole_lines"].items()},
-                e["unseen"])
-            for grade_id, e in data["exercises"].items()
-        })
+            raise ValueError(
+                f"fingerprints of format {data.get('format')}, k={data.get('k')}: expected {FORMAT}, k={K}"
+            )
+        return cls(
+            data["lab"],
+            bytes.fromhex(data["salt"]),
+            {
+                grade_id: ExerciseFingerprints(
+                    e["lines"],
+                    tuple(e["token_lines"]),
+                    {h: tuple(p) for h, p in e["runs"].items()},
+                    {h: tuple(n) for h, n in e["whole_lines"].items()},
+                    e["unseen"],
+                )
+                for grade_id, e in data["exercises"].items()
+            },
+        )
 
 
 def lab_json(lab: str, salt: bytes, exercises: dict[str, dict]) -> str:
@@ -219,8 +264,11 @@ class CodeLedger:
     progress store can keep the ledger across kernel restarts.
     """
 
-    def __init__(self, shown: dict[tuple[str, str], set[int]] | None = None,
-                 on_reveal: Callable[[str, str, set[int]], None] | None = None):
+    def __init__(
+        self,
+        shown: dict[tuple[str, str], set[int]] | None = None,
+        on_reveal: Callable[[str, str, set[int]], None] | None = None,
+    ):
         self._shown = {key: set(numbers) for key, numbers in (shown or {}).items()}
         self._on_reveal = on_reveal
         # What the student read last, so that runs span lines and replies: the end of the text, read again
@@ -261,8 +309,12 @@ class Matcher:
         for tail, new in ((ledger.text_tail, text), (ledger.code_tail, code_text)):
             stream, old = tokens(new), max(len(tokens(tail)) - SHORT, 0)  # only windows that reach new tokens
             runs |= {salted(salt, stream[i : i + K]) for i in range(old, len(stream) - K + 1)}
-            wholes |= {line_hash(salt, stream[i : i + size]) for size in self._lengths
-                       for i in range(old, len(stream) - size + 1) if telling(stream[i : i + size])}
+            wholes |= {
+                line_hash(salt, stream[i : i + size])
+                for size in self._lengths
+                for i in range(old, len(stream) - size + 1)
+                if telling(stream[i : i + size])
+            }
         matched = {}
         for grade_id, prints in self._prints.exercises.items():
             covered = prints.covered(p for h in runs & prints.runs.keys() for p in prints.runs[h])
@@ -276,11 +328,10 @@ class Matcher:
         for grade_id, (covered, lines) in matched.items():
             ledger.add(grade_id, "token", covered)
             ledger.add(grade_id, "line", lines)
-        ledger.text_tail, ledger.code_tail = text[-self.TAIL:], code_text[-self.TAIL:]
+        ledger.text_tail, ledger.code_tail = text[-self.TAIL :], code_text[-self.TAIL :]
         return True
 
     def withheld(self) -> None:
         """Something was not shown: the next code piece does not continue the last one's text (the token
         runs do go on: a student reads on around the gap)."""
         self._ledger.code_tail += "\n"
-

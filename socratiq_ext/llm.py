@@ -66,8 +66,9 @@ class ChatBackend:
         with self._lock:
             return self._down_reason
 
-    def stream(self, messages: list[dict], stop: threading.Event | None = None,
-               response_format: dict | None = None) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict], stop: threading.Event | None = None, response_format: dict | None = None
+    ) -> Iterator[str]:
         """Yield the reply's text as it arrives; raise :class:`LLMUnavailable` on any failure, and
         :class:`LLMCutOff` when a reply ends unfinished (the text already yielded is then partial)."""
         self._check_cool_down()
@@ -95,8 +96,9 @@ class ChatBackend:
             raise self._unless_partial(self._classify(error, response_format, read_s, opened), got_text) from None
         self._check_finish(finish, got_text)
 
-    def complete_json(self, messages: list[dict], stop: threading.Event | None = None,
-                      schema: dict | None = None) -> dict:
+    def complete_json(
+        self, messages: list[dict], stop: threading.Event | None = None, schema: dict | None = None
+    ) -> dict:
         """A whole reply parsed as a JSON object. With ``schema``, asked for as structured output the
         standard way (``json_schema``, else ``json_object``, else plain text, as far as the server allows)."""
         while True:
@@ -126,13 +128,15 @@ class ChatBackend:
                     model=self.config.model, messages=messages, stream=True, timeout=timeout, **extra
                 )
                 return response, timeout.read
-            except Exception as error:  # noqa: BLE001 - classified by the caller
+            except Exception as error:
                 if attempt + 1 == attempts or not self._retryable(error) or deadline - time.monotonic() < 0.05:
                     if isinstance(error, self._openai.APITimeoutError):
-                        raise LLMUnavailable(self._down(
-                            f"the LLM ({self.config.describe()}) did not answer within {self.config.timeout:g} s:"
-                            " is the server running? Check SOCRATIQ_BASE_URL"
-                        )) from None
+                        raise LLMUnavailable(
+                            self._down(
+                                f"the LLM ({self.config.describe()}) did not answer within {self.config.timeout:g} s:"
+                                " is the server running? Check SOCRATIQ_BASE_URL"
+                            )
+                        ) from None
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -149,16 +153,20 @@ class ChatBackend:
         """A 200 that is not an event stream is a proxy's or portal's page, not the API: say so."""
         kind = response.response.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind and kind != "text/event-stream":
-            raise LLMUnavailable(self._down(
-                f"the LLM ({self.config.describe()}) answered with what is not an OpenAI-compatible reply (got {kind}):"
-                " check SOCRATIQ_BASE_URL"
-            ))
+            raise LLMUnavailable(
+                self._down(
+                    f"the LLM ({self.config.describe()}) answered with what is not an OpenAI-compatible reply"
+                    f" (got {kind}): check SOCRATIQ_BASE_URL"
+                )
+            )
 
     def _check_time(self, started: float, got_text: bool) -> None:
         """No text within the timeout means offline; a reply still streaming past its deadline is cut off."""
         elapsed = time.monotonic() - started
         if not got_text and elapsed > self.config.timeout:
-            raise LLMUnavailable(f"the LLM ({self.config.describe()}) did not start its reply within {self.config.timeout:g} s")
+            raise LLMUnavailable(
+                f"the LLM ({self.config.describe()}) did not start its reply within {self.config.timeout:g} s"
+            )
         if elapsed > REPLY_DEADLINE_FACTOR * self.config.timeout:
             limit = REPLY_DEADLINE_FACTOR * self.config.timeout
             raise LLMCutOff(f"the LLM ({self.config.describe()}) took too long to finish (over {limit:g} s)")
@@ -169,7 +177,9 @@ class ChatBackend:
         if finish in COMPLETE:
             return
         if finish == "length":
-            error = LLMCutOff(f"the LLM ({where}) reached its token limit: ask a narrower question or raise the server's output limit")
+            error = LLMCutOff(
+                f"the LLM ({where}) reached its token limit: ask a narrower question or raise the server's output limit"
+            )
         elif finish is None:
             error = LLMCutOff(f"the LLM ({where}) ended the stream before finishing its reply: try again")
         else:

@@ -49,13 +49,17 @@ class TutorPanel:
         self.exercise = w.Dropdown(options=auto + exercises, index=0, description="Exercise")
         self.hint_button = w.Button(description="Hint", icon="lightbulb-o", button_style="info")
         self.hint_out = w.HTML()
-        self.hint_button.on_click(lambda _: self._run(self.hint_out, lambda **kw: tutor.hint(self.exercise.value, **kw)))
+        self.hint_button.on_click(
+            lambda _: self._run(self.hint_out, lambda **kw: tutor.hint(self.exercise.value, **kw))
+        )
 
         self.explain_button = w.Button(description="Explain error", icon="bug", button_style="warning")
         self.explain_out = w.HTML()
         self.explain_button.on_click(lambda _: self._run(self.explain_out, tutor.explain_error))
 
-        self.question = w.Textarea(placeholder="Ask about the lab, e.g. why cache before augmenting?", layout={"width": "98%"})
+        self.question = w.Textarea(
+            placeholder="Ask about the lab, e.g. why cache before augmenting?", layout={"width": "98%"}
+        )
         self.ask_button = w.Button(description="Ask", icon="question", button_style="primary")
         self.ask_out = w.HTML()
         self.ask_button.on_click(lambda _: self._run(self.ask_out, lambda **kw: tutor.ask(self.question.value, **kw)))
@@ -84,14 +88,23 @@ class TutorPanel:
                 w.VBox([w.HBox([self.exercise, self.hint_button]), self.hint_out]),
                 w.VBox([self.explain_button, self.explain_out]),
                 w.VBox([self.question, self.ask_button, self.ask_out]),
-                w.VBox([self.quiz_prompt, self.choices, self.short_answer,
-                        w.HBox([self.check_button, self.next_button, self.generate_button]), self.quiz_out]),
+                w.VBox(
+                    [
+                        self.quiz_prompt,
+                        self.choices,
+                        self.short_answer,
+                        w.HBox([self.check_button, self.next_button, self.generate_button]),
+                        self.quiz_out,
+                    ]
+                ),
                 w.VBox([self.refresh_button, self.progress_text, self.progress_plot]),
             ],
             titles=TABS,
         )
         self.tabs.observe(lambda change: self._safely(lambda: self._on_tab(change["new"]))(), names="selected_index")
-        self.widget = w.VBox([self.status, self.tabs, w.HBox([self.stop_button, self.notice])], layout={"border": "1px solid #ccc"})
+        self.widget = w.VBox(
+            [self.status, self.tabs, w.HBox([self.stop_button, self.notice])], layout={"border": "1px solid #ccc"}
+        )
         self.widget.add_class("socratiq-panel")
 
     # -- running actions ----------------------------------------------------------------------

@@ -91,7 +91,9 @@ class ProgressReport:
         if series:
             over_time.legend(fontsize=7, loc="best")
         names = list(self.exercise_titles) or list(self.hints)
-        hints.barh([self.exercise_titles.get(g, g) for g in names], [self.hints.get(g, 0) for g in names], color="tab:orange")
+        hints.barh(
+            [self.exercise_titles.get(g, g) for g in names], [self.hints.get(g, 0) for g in names], color="tab:orange"
+        )
         hints.set(title="Hints used per exercise")
         hints.xaxis.get_major_locator().set_params(integer=True)
         hints.invert_yaxis()
@@ -137,14 +139,18 @@ class ProgressStore:
     def hint_level(self, lab: str, grade_id: str) -> int:
         """The highest hint level shown for an exercise (0 when none): where its ladder continues
         in a new kernel."""
-        return self._read("SELECT COALESCE(MAX(level), 0) FROM hints WHERE lab = ? AND grade_id = ?", (lab, grade_id))[0][0]
+        return self._read("SELECT COALESCE(MAX(level), 0) FROM hints WHERE lab = ? AND grade_id = ?", (lab, grade_id))[
+            0
+        ][0]
 
     def record_code_shown(self, lab: str, grade_id: str, kind: str, numbers: set[int]) -> None:
         """Note which parts of an exercise's solution (token positions or lines, by ``kind``) a reply
         showed: the tutor's code budget holds across kernel restarts, not just one session."""
         with self._lock:
-            self._db.executemany("INSERT OR IGNORE INTO shown_code VALUES (?, ?, ?, ?)",
-                                 [(lab, grade_id, kind, n) for n in sorted(numbers)])
+            self._db.executemany(
+                "INSERT OR IGNORE INTO shown_code VALUES (?, ?, ?, ?)",
+                [(lab, grade_id, kind, n) for n in sorted(numbers)],
+            )
 
     def code_shown(self, lab: str) -> dict[tuple[str, str], set[int]]:
         """Everything recorded by :meth:`record_code_shown` for a lab, by (grade_id, kind)."""
@@ -160,11 +166,15 @@ class ProgressStore:
 
     def hints_since(self, lab: str, grade_id: str, since: float) -> int:
         """Hints shown for an exercise since a time (seconds since the epoch)."""
-        return self._read("SELECT COUNT(*) FROM hints WHERE lab = ? AND grade_id = ? AND ts >= ?", (lab, grade_id, since))[0][0]
+        return self._read(
+            "SELECT COUNT(*) FROM hints WHERE lab = ? AND grade_id = ? AND ts >= ?", (lab, grade_id, since)
+        )[0][0]
 
     def attempts(self, lab: str) -> list[QuizAttempt]:
         """The lab's quiz answers, oldest first."""
-        rows = self._read("SELECT ts, question_id, topic, objective, correct FROM quiz WHERE lab = ? ORDER BY ts", (lab,))
+        rows = self._read(
+            "SELECT ts, question_id, topic, objective, correct FROM quiz WHERE lab = ? ORDER BY ts", (lab,)
+        )
         return [QuizAttempt(ts, q, t, o, bool(c)) for ts, q, t, o, c in rows]
 
     def report(self, content: LabContent) -> ProgressReport:
@@ -180,8 +190,13 @@ class ProgressStore:
             for objective in content.objectives
         }
         return ProgressReport(
-            lab=content.lab, attempts=attempts, hints=dict(rows), mastery=mastery, objectives=content.objectives,
-            exercise_titles={g: e.title for g, e in content.exercises.items()}, notice=self.notice,
+            lab=content.lab,
+            attempts=attempts,
+            hints=dict(rows),
+            mastery=mastery,
+            objectives=content.objectives,
+            exercise_titles={g: e.title for g, e in content.exercises.items()},
+            notice=self.notice,
         )
 
     def _write(self, sql: str, row: tuple) -> None:

@@ -24,9 +24,23 @@ _LOOK_ALIKES = str.maketrans(
     "aeopcyxijshABEKMHOPCTXovaABEHIKMNOPTX",
 )
 # Typographic symbols that stand for Python's operators and quotes when a student types the code back.
-_SYMBOLS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u00d7": "*", "\u00f7": "/", "\u2264": "<=", "\u2265": ">=",
-                          "\u2260": "!=", "\u2192": "->", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                          "\u2254": ":="})
+_SYMBOLS = str.maketrans(
+    {
+        "\u2212": "-",
+        "\u2013": "-",
+        "\u00d7": "*",
+        "\u00f7": "/",
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u2260": "!=",
+        "\u2192": "->",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2254": ":=",
+    }
+)
 # Letters spaced out one by one ("f l a t = i m a g e s"): read as the words they spell.
 _SPACED = re.compile(r"(?<!\w)(?:\w ){2,}\w(?!\w)")
 _TAG = re.compile(r"<\s*/?\s*[A-Za-z][\w-]*(\s[^<>]*)?/?\s*>")
@@ -42,15 +56,25 @@ _EMPHASIS = re.compile(r"(\*\*|__|~~|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _INLINE = re.compile(r"`+([^`\n]+?)`+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 _WRAPPED = re.compile(r'^(?:(["\'])(?P<a>.+)\1|\u00ab(?P<b>.+)\u00bb)[.,;]?$')  # curly quotes are ASCII by now
-_QUOTED = re.compile(r'"([^"\n]{8,})"|\u201c([^\u201d\n]{8,})\u201d|\u00ab([^\u00bb\n]{8,})\u00bb|(?<!\w)\'([^\'\n]{8,})\'(?!\w)')
+_QUOTED = re.compile(
+    r'"([^"\n]{8,})"|\u201c([^\u201d\n]{8,})\u201d|\u00ab([^\u00bb\n]{8,})\u00bb|(?<!\w)\'([^\'\n]{8,})\'(?!\w)'
+)
 _CODE_MARK = re.compile(r"[=(\[]|:\s*$")  # what quoted prose rarely holds and code nearly always does
 _ESCAPED_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*\\n(?:[^"\\\n]|\\.)*"')
 
 # Code read aloud: the words a reader turns back into symbols (English, and the most common others).
 # Longest phrases first, so "less than or equal to" wins over "less than".
 _SPOKEN = {
-    "+=": ["plus equals"], "-=": ["minus equals"], "*=": ["times equals"], "/=": ["divided equals"],
-    ":=": ["walrus"], "->": ["arrow"], "@": ["matmul"], "&": ["ampersand"], "|": ["pipe"], "^": ["caret"],
+    "+=": ["plus equals"],
+    "-=": ["minus equals"],
+    "*=": ["times equals"],
+    "/=": ["divided equals"],
+    ":=": ["walrus"],
+    "->": ["arrow"],
+    "@": ["matmul"],
+    "&": ["ampersand"],
+    "|": ["pipe"],
+    "^": ["caret"],
     "~": ["tilde"],
     "==": ["double equals", "is equal to", "equal equal", "equals equals", "igual igual", "égal égal"],
     "!=": ["not equal to", "not equals", "is not equal to", "bang equals", "distinto de"],
@@ -60,10 +84,29 @@ _SPOKEN = {
     ">": ["greater than", "mayor que", "supérieur à", "größer als"],
     "**": ["to the power of", "star star", "double star"],
     "//": ["floor divided by", "integer divided by", "double slash"],
-    "(": ["open paren", "open parenthesis", "opening parenthesis", "left paren", "left parenthesis", "open bracket round",
-          "abre paréntesis", "paréntesis abierto", "parenthèse ouvrante", "klammer auf"],
-    ")": ["close paren", "close parenthesis", "closing parenthesis", "right paren", "right parenthesis",
-          "cierra paréntesis", "paréntesis cerrado", "parenthèse fermante", "klammer zu"],
+    "(": [
+        "open paren",
+        "open parenthesis",
+        "opening parenthesis",
+        "left paren",
+        "left parenthesis",
+        "open bracket round",
+        "abre paréntesis",
+        "paréntesis abierto",
+        "parenthèse ouvrante",
+        "klammer auf",
+    ],
+    ")": [
+        "close paren",
+        "close parenthesis",
+        "closing parenthesis",
+        "right paren",
+        "right parenthesis",
+        "cierra paréntesis",
+        "paréntesis cerrado",
+        "parenthèse fermante",
+        "klammer zu",
+    ],
     "[": ["open bracket", "open square bracket", "left bracket", "left square bracket", "abre corchete"],
     "]": ["close bracket", "close square bracket", "right bracket", "right square bracket", "cierra corchete"],
     "{": ["open brace", "open curly", "left brace", "left curly brace"],

@@ -19,11 +19,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from socratiq_ext import offline, prompts
+from socratiq_ext.answer_requests import asks_for_answer
 from socratiq_ext.config import TutorConfig, load_config
 from socratiq_ext.content import LEVELS, ContentError, LabContent, Question, known_labs, load_lab, parse_question
 from socratiq_ext.context import CellRun, ErrorInfo, ExerciseLocator, detect_lab, kernel_history, notebook_path
 from socratiq_ext.fingerprints import CodeLedger, load_fingerprints
-from socratiq_ext.answer_requests import asks_for_answer
 from socratiq_ext.guardrails import ReplyGuard
 from socratiq_ext.llm import ChatBackend, LLMCutOff, LLMUnavailable
 from socratiq_ext.progress import ProgressReport, ProgressStore
@@ -99,8 +99,10 @@ class Tutor:
     def ledger(self) -> CodeLedger:
         """The solution code this student has been shown, per exercise, kept in the progress store: the
         budget holds across replies and kernel restarts."""
-        return CodeLedger(self.store.code_shown(self.lab),
-                          on_reveal=lambda grade_id, kind, numbers: self.store.record_code_shown(self.lab, grade_id, kind, numbers))
+        return CodeLedger(
+            self.store.code_shown(self.lab),
+            on_reveal=lambda grade_id, kind, numbers: self.store.record_code_shown(self.lab, grade_id, kind, numbers),
+        )
 
     @cached_property
     def index(self) -> PassageIndex:
@@ -114,7 +116,10 @@ class Tutor:
             return offline.OFFLINE
         down = self.backend.down_reason
         if down is not None:
-            return f"SocratiQ is offline ({down}): answers come from the course's own material until the LLM answers again."
+            return (
+                f"SocratiQ is offline ({down}): answers come from the course's own material"
+                " until the LLM answers again."
+            )
         return f"SocratiQ is online: {self.backend.config.describe()}."
 
     def current_exercise(self) -> str | None:
@@ -130,11 +135,15 @@ class Tutor:
         return ErrorInfo.from_exception(error) if error is not None else None
 
     # -- actions ---------------------------------------------------------------------------
-    def hint(self, grade_id: str | None = None, *, on_text: OnText | None = None, stop: threading.Event | None = None) -> Reply:
+    def hint(
+        self, grade_id: str | None = None, *, on_text: OnText | None = None, stop: threading.Event | None = None
+    ) -> Reply:
         """The next rung of the exercise's hint ladder (nudge, concept, pointer, pseudo-code)."""
         return self._hint(grade_id, climb=True, on_text=on_text, stop=stop)
 
-    def _hint(self, grade_id: str | None, *, climb: bool, on_text: OnText | None, stop: threading.Event | None) -> Reply:
+    def _hint(
+        self, grade_id: str | None, *, climb: bool, on_text: OnText | None, stop: threading.Event | None
+    ) -> Reply:
         """A rung of the ladder: the next one (``climb``), else the one reached, again, without climbing
         or recording it (the hint that goes with a refusal)."""
         notice = None
@@ -145,13 +154,16 @@ class Tutor:
                 notice = "Run an exercise's cell first, or pick the exercise: showing the first one."
         exercise = self.content.exercises.get(grade_id)
         if exercise is None:
-            raise ContentError(f"{grade_id!r} is not an exercise of {self.lab}; exercises: {', '.join(self.content.exercises)}")
+            raise ContentError(
+                f"{grade_id!r} is not an exercise of {self.lab}; exercises: {', '.join(self.content.exercises)}"
+            )
         if self.config.hint_budget is not None:
             used = self.store.hints_since(self.lab, grade_id, time.time() - HOUR_S)
             if used >= self.config.hint_budget:
                 text = (
                     f"You have used {used} hints on _{exercise.title}_ in the last hour, the budget your course set."
-                    f" Re-read section “{exercise.section}” and run the self-check again; the next hint unlocks within the hour."
+                    f" Re-read section “{exercise.section}” and run the self-check again;"
+                    " the next hint unlocks within the hour."
                 )
                 _emit(on_text, text)
                 return Reply("hint", text, grade_id, notice="hint budget reached for this exercise")
@@ -173,9 +185,15 @@ class Tutor:
         if error is not None and self.locator.for_error(error) != grade_id:
             error = None  # another exercise's error would only mislead the hint
         reply = self._respond(
-            "hint", authored + "\n\n", "",
-            lambda: prompts.hint_messages(self.content, exercise, level, code, error), on_text, stop,
-            avoid=exercise.avoid, grade_id=grade_id, level=level + 1,
+            "hint",
+            authored + "\n\n",
+            "",
+            lambda: prompts.hint_messages(self.content, exercise, level, code, error),
+            on_text,
+            stop,
+            avoid=exercise.avoid,
+            grade_id=grade_id,
+            level=level + 1,
         )
         return replace(reply, text=reply.text.rstrip(), notice=notice or reply.notice)
 
@@ -192,8 +210,13 @@ class Tutor:
                 found.append((match.start(), -len(name), grade_id))
         return min(found)[2] if found else None
 
-    def explain_error(self, error: BaseException | ErrorInfo | None = None, *, on_text: OnText | None = None,
-                      stop: threading.Event | None = None) -> Reply:
+    def explain_error(
+        self,
+        error: BaseException | ErrorInfo | None = None,
+        *,
+        on_text: OnText | None = None,
+        stop: threading.Event | None = None,
+    ) -> Reply:
         """The last error (or the one given) in plain words, tied to its exercise."""
         if isinstance(error, BaseException):
             error = ErrorInfo.from_exception(error)
@@ -206,8 +229,14 @@ class Tutor:
         exercise = self.content.exercises.get(grade_id) if grade_id else None
         plain = offline.explain_text(error, exercise, self.content)
         return self._respond(
-            "explain", "", plain, lambda: prompts.explain_messages(self.content, error, exercise), on_text, stop,
-            avoid=exercise.avoid if exercise else (), grade_id=grade_id,
+            "explain",
+            "",
+            plain,
+            lambda: prompts.explain_messages(self.content, error, exercise),
+            on_text,
+            stop,
+            avoid=exercise.avoid if exercise else (),
+            grade_id=grade_id,
         )
 
     def ask(self, question: str, *, on_text: OnText | None = None, stop: threading.Event | None = None) -> Reply:
@@ -225,8 +254,12 @@ class Tutor:
             return replace(hint, action="ask", text=text, notice="asked for the solution: answered with a hint")
         passages = self.index.search(question)
         reply = self._respond(
-            "ask", "", offline.ask_text(passages, self.content),
-            lambda: prompts.ask_messages(self.content, question, passages, self._all_avoid), on_text, stop,
+            "ask",
+            "",
+            offline.ask_text(passages, self.content),
+            lambda: prompts.ask_messages(self.content, question, passages, self._all_avoid),
+            on_text,
+            stop,
             avoid=self._all_avoid,
         )
         if reply.offline or not passages:
@@ -235,7 +268,9 @@ class Tutor:
         _emit(on_text, cited)
         return replace(reply, text=cited)
 
-    def quiz(self, *, generate: bool = False, after: Question | None = None, stop: threading.Event | None = None) -> Question:
+    def quiz(
+        self, *, generate: bool = False, after: Question | None = None, stop: threading.Event | None = None
+    ) -> Question:
         """The next question: new or last answered wrong first, never ``after`` again at once;
         with ``generate``, a new one written by the LLM."""
         attempts = self.store.attempts(self.lab)
@@ -245,7 +280,9 @@ class Tutor:
             try:
                 return self._generated([a.question_id for a in attempts], stop)
             except LLMUnavailable as error:
-                return replace(self._next_from_bank(attempts, after), notice=f"{error}: here is a question from the bank")
+                return replace(
+                    self._next_from_bank(attempts, after), notice=f"{error}: here is a question from the bank"
+                )
         return self._next_from_bank(attempts, after)
 
     def check(self, question: Question, response: int | bool | str) -> QuizResult:
@@ -272,8 +309,17 @@ class Tutor:
     def _runs(self) -> list[CellRun]:
         return list(self.history)  # a snapshot: the kernel's recorder appends and trims as cells run
 
-    def _respond(self, action: str, prefix: str, fallback: str, messages: Callable[[], list[dict]],
-                 on_text: OnText | None, stop: threading.Event | None, avoid: tuple[str, ...] = (), **fields) -> Reply:
+    def _respond(
+        self,
+        action: str,
+        prefix: str,
+        fallback: str,
+        messages: Callable[[], list[dict]],
+        on_text: OnText | None,
+        stop: threading.Event | None,
+        avoid: tuple[str, ...] = (),
+        **fields,
+    ) -> Reply:
         """Stream the LLM's reply after ``prefix`` through the guard; on any failure show ``prefix + fallback``."""
         if self.backend is None:
             text = prefix + fallback
@@ -288,11 +334,11 @@ class Tutor:
                     shown += safe
                     _emit(on_text, shown)
             shown += guard.finish()
-            if not shown[len(prefix):].strip() and not (stop is not None and stop.is_set()):
+            if not shown[len(prefix) :].strip() and not (stop is not None and stop.is_set()):
                 raise LLMUnavailable("the LLM sent an empty reply")
         except LLMCutOff as error:
             shown += guard.finish()
-            if shown[len(prefix):].strip():  # keep what came, marked: never passed off as a whole answer
+            if shown[len(prefix) :].strip():  # keep what came, marked: never passed off as a whole answer
                 text = shown.rstrip() + CUT_OFF_MARK
                 _emit(on_text, text)
                 return Reply(action, text, offline=False, cut_off=True, notice=str(error), **fields)

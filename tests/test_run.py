@@ -29,6 +29,7 @@ def calls() -> list[list[str]]:
 
 def steps(module, monkeypatch, calls: list[list[str]]) -> None:
     """Record every command run.py would run instead of running it (``venv`` makes its folder)."""
+
     def record(*command, env=None):
         calls.append([str(c) for c in command])
         if "venv" in calls[-1]:
@@ -77,3 +78,27 @@ def test_an_unsupported_python_is_named_with_the_command_to_use(tmp_path, monkey
     monkeypatch.setattr(run.sys, "version_info", (3, 13, 0))
     with pytest.raises(run.Stop, match=r"Python 3.11-3.12 is needed, found 3.13"):
         run.check_python()
+
+
+def test_the_instructor_s_test_lints_before_the_suite(tmp_path, monkeypatch, calls):
+    (tmp_path / "solutions").mkdir()
+    run = load_run(tmp_path)
+    steps(run, monkeypatch, calls)
+    for step in ("install", "system_packages"):
+        monkeypatch.setattr(run, step, lambda: None)
+    monkeypatch.setattr(run, "replace_process", lambda *command: calls.append(["replaced", *map(str, command)]))
+    run.test(["-x"])
+    assert [call[2:4] for call in calls[:2]] == [["ruff", "check"], ["ruff", "format"]]
+    assert calls[-1][-3:] == ["-m", "pytest", "-x"]
+
+
+def test_a_lint_failure_stops_before_the_suite_and_says_what_fixes_it(tmp_path, monkeypatch):
+    (tmp_path / "solutions").mkdir()
+    run = load_run(tmp_path)
+
+    def fail(*command, env=None):
+        raise run.Stop("`ruff check .` failed (see above)")
+
+    monkeypatch.setattr(run, "run", fail)
+    with pytest.raises(run.Stop, match="ruff format"):
+        run.lint()

@@ -109,7 +109,7 @@ def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_hang():
     def returns_a_generator(rank, world_size, data, send, recv):
         return (x for x in data)
 
-    class Anything:                                   # a class defined here travels by value, as from a notebook
+    class Anything:  # a class defined here travels by value, as from a notebook
         def __eq__(self, other):
             return True
 

@@ -213,7 +213,6 @@ def test_clean_records_are_unmodified_digits(raw, label_of_pixels):
         assert label_of_pixels.get(tuple(r["pixels"])) == r["label"], r["sample_id"]
 
 
-
 def test_too_few_records_for_every_defect_is_a_clear_error():
     with pytest.raises(ValueError, match="too small"):
         raw_digit_records(seed=0, n=6)

@@ -71,7 +71,9 @@ def test_shapes_dtypes_and_ranges(streams, scenario):
 def test_severity_is_zero_before_the_onset_then_ramps_to_one():
     np.testing.assert_array_equal(drift.severity(6, 2), [0, 0, 1, 1, 1, 1])
     np.testing.assert_allclose(drift.severity(8, 2, ramp=4), [0, 0, 0.25, 0.5, 0.75, 1, 1, 1])
-    assert not drift.severity(5, 5).any() and not drift.severity(5, 9).any(), "an onset at or after the end never drifts"
+    assert not drift.severity(5, 5).any() and not drift.severity(5, 9).any(), (
+        "an onset at or after the end never drifts"
+    )
     gradual = make("sensor_noise", ramp=5)
     np.testing.assert_allclose(gradual.severity, drift.severity(N_BATCHES, ONSET, 5))
     assert not make("none", ramp=5).severity.any(), "the control never drifts"
@@ -167,7 +169,10 @@ def test_rotation_turns_by_the_stated_angle():
     s = drift.stream("rotation", 11, n_batches=4, batch_size=30, onset=2)
     control = drift.stream("none", 11, n_batches=4, batch_size=30, onset=2)
     i = int(np.flatnonzero(after(s))[0])
-    errors = {a: np.abs(ndimage.rotate(control.images[i], a, reshape=False, order=1) - s.images[i]).mean() for a in range(-45, 46, 5)}
+    errors = {
+        a: np.abs(ndimage.rotate(control.images[i], a, reshape=False, order=1) - s.images[i]).mean()
+        for a in range(-45, 46, 5)
+    }
     best = min(errors, key=errors.get)
     assert 5 <= best <= 35, f"the image looks rotated by {best} degrees"
 
@@ -227,7 +232,9 @@ def test_a_source_missing_a_digit_is_refused():
 
 
 def test_an_unknown_scenario_names_the_valid_ones():
-    with pytest.raises(ValueError, match="unknown scenario 'snow'.*none, sensor_noise, rotation, stroke_thickness, class_prior"):
+    with pytest.raises(
+        ValueError, match="unknown scenario 'snow'.*none, sensor_noise, rotation, stroke_thickness, class_prior"
+    ):
         drift.stream("snow", 0)
 
 

@@ -97,9 +97,7 @@ def test_peak_int8_is_at_least_peak_fp32(device_id: str) -> None:
 
 
 def test_str_is_a_one_line_summary() -> None:
-    assert str(get_profile("nano33_ble_sense")) == (
-        "Arduino Nano 33 BLE Sense: 64 MHz, 256.0 KiB SRAM, 1.0 MiB flash"
-    )
+    assert str(get_profile("nano33_ble_sense")) == ("Arduino Nano 33 BLE Sense: 64 MHz, 256.0 KiB SRAM, 1.0 MiB flash")
 
 
 def test_callers_cannot_change_the_cached_profiles() -> None:
@@ -136,9 +134,7 @@ def test_human_bytes(n: int, expected: str) -> None:
 VALID_NUMBER = '{ value = 1, source = "ps" }'
 
 
-def write_profiles(
-    tmp_path: Path, device_class: str = "microcontroller", **numbers: str | None
-) -> Path:
+def write_profiles(tmp_path: Path, device_class: str = "microcontroller", **numbers: str | None) -> Path:
     """A one-device profile file; ``numbers`` replaces (or, with None, drops) fields."""
     fields = {field: VALID_NUMBER for field in NUMBER_FIELDS} | numbers
     lines = [
@@ -203,7 +199,7 @@ def test_fp16_is_at_least_fp32_and_faster_only_where_the_hardware_computes_in_ha
     profiles = load_profiles()
     assert all(p.peak_fp16_ops_per_s >= p.peak_fp32_ops_per_s for p in profiles.values())
     faster = {device for device, p in profiles.items() if p.peak_fp16_ops_per_s > p.peak_fp32_ops_per_s}
-    assert faster == {"raspberry_pi_5", "jetson_orin_nano", "h100_sxm"}   # Armv8.2 FP16 and Tensor Cores
+    assert faster == {"raspberry_pi_5", "jetson_orin_nano", "h100_sxm"}  # Armv8.2 FP16 and Tensor Cores
     h100 = profiles["h100_sxm"]
     assert h100.peak_int8_ops_per_s == pytest.approx(2 * h100.peak_fp16_ops_per_s, rel=0.01)
 
@@ -220,7 +216,7 @@ def test_every_link_number_has_a_source_and_nvlink_is_the_faster_link() -> None:
             assert link.specs[field].value == getattr(link, field)
             assert urlparse(link.source(field).url).scheme == "https", (link.id, field)
     nvlink, infiniband = get_link("nvlink4"), get_link("infiniband_ndr")
-    assert nvlink.bandwidth_bytes_per_s == 9 * infiniband.bandwidth_bytes_per_s     # 450 GB/s against 50 GB/s
+    assert nvlink.bandwidth_bytes_per_s == 9 * infiniband.bandwidth_bytes_per_s  # 450 GB/s against 50 GB/s
     assert 0 < nvlink.latency_s < infiniband.latency_s < 1e-4
 
 
@@ -231,7 +227,13 @@ def test_an_unknown_link_names_the_known_ones() -> None:
 
 def test_a_broken_link_raises_a_one_line_error_naming_link_and_field(tmp_path: Path) -> None:
     path = write_profiles(tmp_path)
-    path.write_text(path.read_text() + '\n[links.wire]\nname = "A wire"\nbandwidth_bytes_per_s = { value = 1, source = "ps" }\n')
+    path.write_text(
+        path.read_text() + '\n[links.wire]\nname = "A wire"\nbandwidth_bytes_per_s = { value = 1, source = "ps" }\n'
+    )
     with pytest.raises(ValueError) as excinfo:
         load_links(path)
-    assert "link 'wire'" in str(excinfo.value) and "'latency_s'" in str(excinfo.value) and "missing number" in str(excinfo.value)
+    assert (
+        "link 'wire'" in str(excinfo.value)
+        and "'latency_s'" in str(excinfo.value)
+        and "missing number" in str(excinfo.value)
+    )

@@ -46,7 +46,14 @@ def test_training_windows_are_shifted_by_one_and_seeded():
 
 def test_model_shapes_are_the_published_ones():
     s8, s70 = llm.MODEL_SHAPES["llama3_8b"], llm.MODEL_SHAPES["llama3_70b"]
-    assert (s8.n_layers, s8.d_model, s8.n_heads, s8.n_kv_heads, s8.head_dim, s8.vocab_size) == (32, 4096, 32, 8, 128, 128256)
+    assert (s8.n_layers, s8.d_model, s8.n_heads, s8.n_kv_heads, s8.head_dim, s8.vocab_size) == (
+        32,
+        4096,
+        32,
+        8,
+        128,
+        128256,
+    )
     assert (s70.n_layers, s70.d_model, s70.n_heads, s70.n_kv_heads, s70.head_dim) == (80, 8192, 64, 8, 128)
     for shape in (s8, s70):
         assert shape.n_heads * shape.head_dim == shape.d_model
@@ -57,7 +64,11 @@ def test_the_request_trace_is_seeded_sorted_and_bounded():
     trace = llm.request_trace(500, 10.0, seed=7, mean_prompt=100, mean_output=50, max_tokens=400)
     assert len(trace) == 500 and trace.arrival_s[0] == 0.0
     assert np.all(np.diff(trace.arrival_s) >= 0)
-    assert trace.arrival_s.dtype == np.float64 and trace.prompt_tokens.dtype == np.int64 and trace.output_tokens.dtype == np.int64
+    assert (
+        trace.arrival_s.dtype == np.float64
+        and trace.prompt_tokens.dtype == np.int64
+        and trace.output_tokens.dtype == np.int64
+    )
     assert trace.output_tokens.min() >= 2 and trace.prompt_tokens.max() <= 400
     assert 8 < 500 / trace.arrival_s[-1] < 12, "the arrival rate is about rate_per_s"
     assert 80 < trace.prompt_tokens.mean() < 120 and 40 < trace.output_tokens.mean() < 60

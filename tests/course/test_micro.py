@@ -35,7 +35,9 @@ def lab3_definitions(*names: str) -> dict:
         if cell.cell_type != "code" or not any(f"def {name}(" in cell.source for name in names):
             continue
         body = ast.parse(cell.source).body
-        constants = [node for node in body if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.Tuple))]
+        constants = [
+            node for node in body if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.Tuple))
+        ]
         functions = [node for node in body if isinstance(node, ast.FunctionDef) and node.name in names]
         exec(compile(ast.Module(constants + functions, []), str(LAB3), "exec"), namespace)
     missing = [name for name in names if name not in namespace]
@@ -62,12 +64,24 @@ def flatbuffers() -> dict[str, bytes]:
     models = {
         "lab3": build(),
         "lab3 pruned": pruned(build(), 0.8),
-        "hidden conv": tf.keras.Sequential([tf.keras.Input((10, 10, 3)), layers.Conv2D(24, 3, padding="same", activation="relu"),
-                                            layers.GlobalAveragePooling2D(), layers.Dense(7)]),
-        "hidden mlp": tf.keras.Sequential([tf.keras.Input((40,)), layers.Dense(300, activation="relu"), layers.Dense(2)]),
+        "hidden conv": tf.keras.Sequential(
+            [
+                tf.keras.Input((10, 10, 3)),
+                layers.Conv2D(24, 3, padding="same", activation="relu"),
+                layers.GlobalAveragePooling2D(),
+                layers.Dense(7),
+            ]
+        ),
+        "hidden mlp": tf.keras.Sequential(
+            [tf.keras.Input((40,)), layers.Dense(300, activation="relu"), layers.Dense(2)]
+        ),
     }
-    modes = {"lab3": ("float32", "int8", "dynamic", "float16"), "lab3 pruned": ("int8",),
-             "hidden conv": ("float32", "int8", "dynamic"), "hidden mlp": ("float32", "int8", "dynamic")}
+    modes = {
+        "lab3": ("float32", "int8", "dynamic", "float16"),
+        "lab3 pruned": ("int8",),
+        "hidden conv": ("float32", "int8", "dynamic"),
+        "hidden mlp": ("float32", "int8", "dynamic"),
+    }
     result = {}
     for name, model in models.items():
         samples = rng.uniform(0, 1, size=(20, *model.input_shape[1:])).astype(np.float32)
@@ -78,7 +92,9 @@ def flatbuffers() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def tflm():
-    return pytest.importorskip("tflite_micro", reason="the real TFLite Micro interpreter has wheels for Linux x86-64 only").runtime
+    return pytest.importorskip(
+        "tflite_micro", reason="the real TFLite Micro interpreter has wheels for Linux x86-64 only"
+    ).runtime
 
 
 def arena(runtime, flatbuffer: bytes) -> tuple[int, int]:
@@ -103,7 +119,9 @@ def refusal(runtime, flatbuffer: bytes) -> str | None:
 
 def test_the_stand_in_accepts_and_refuses_what_tflm_does(tflm, flatbuffers):
     real = {name: refusal(tflm, flat) for name, flat in flatbuffers.items()}
-    assert real["lab3 dynamic"] and real["lab3 float16"] and real["lab3 int8"] is None, "the models no longer test both sides"
+    assert real["lab3 dynamic"] and real["lab3 float16"] and real["lab3 int8"] is None, (
+        "the models no longer test both sides"
+    )
     assert {name: refusal(micro, flat) for name, flat in flatbuffers.items()} == real
 
 
@@ -131,7 +149,9 @@ def test_the_stand_in_computes_what_tflm_computes(tflm, flatbuffers):
             runner.set_input(sample, 0)
             runner.invoke()
             outputs[-1].append(runner.get_output(0).astype(np.int32))
-    assert np.abs(np.array(outputs[0]) - np.array(outputs[1])).max() <= 1, "int8 outputs at most one rounding step apart"
+    assert np.abs(np.array(outputs[0]) - np.array(outputs[1])).max() <= 1, (
+        "int8 outputs at most one rounding step apart"
+    )
 
 
 def test_an_arena_smaller_than_planned_is_refused(flatbuffers):
@@ -167,7 +187,7 @@ def test_the_planner_reuses_memory_of_buffers_that_are_not_live_together():
 
 
 def test_micro_runtime_falls_back_to_the_stand_in_and_says_so(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "tflite_micro", None)     # what Python does for a package that is not installed
+    monkeypatch.setitem(sys.modules, "tflite_micro", None)  # what Python does for a package that is not installed
     assert micro_runtime() is micro
     assert capsys.readouterr().out.strip() == STAND_IN_NOTICE
 
@@ -179,14 +199,24 @@ def test_micro_runtime_is_the_real_interpreter_where_it_is_built(tflm, capsys):
 
 def test_the_texts_state_the_stand_ins_tolerance():
     root = LAB3.parents[2]
-    texts = [LAB3, root / "course" / "readings" / "lab03_optimize.md", root / "README.md", root / "grader" / "edition" / "README.md"]
+    texts = [
+        LAB3,
+        root / "course" / "readings" / "lab03_optimize.md",
+        root / "README.md",
+        root / "grader" / "edition" / "README.md",
+    ]
     assert [path.name for path in texts if f"{TOLERANCE_BYTES} bytes" not in path.read_text()] == []
 
 
 def imports_tflite_micro(source: str) -> bool:
     for node in ast.walk(ast.parse(source)):
-        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
-            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
         if any(name.split(".")[0] == "tflite_micro" for name in names):
             return True
     return False
@@ -197,7 +227,11 @@ def test_only_micro_runtime_imports_tflite_micro():
     from IPython.core.inputtransformer2 import TransformerManager
 
     root = LAB3.parents[2]
-    importers = [str(path.relative_to(root)) for path in sorted((root / "course").rglob("*.py")) if imports_tflite_micro(path.read_text())]
+    importers = [
+        str(path.relative_to(root))
+        for path in sorted((root / "course").rglob("*.py"))
+        if imports_tflite_micro(path.read_text())
+    ]
     for path in sorted((root / "solutions").glob("*/*.ipynb")):
         cells = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
         if any(imports_tflite_micro(TransformerManager().transform_cell(cell.source)) for cell in cells):

@@ -120,7 +120,7 @@ def test_a_server_starts_once():
 
 def test_url_needs_a_started_server():
     with pytest.raises(RuntimeError, match="not been started"):
-        BackgroundServer(make_app()).url
+        _ = BackgroundServer(make_app()).url
 
 
 def test_stop_all_stops_every_server():

@@ -24,7 +24,9 @@ tf = course.import_tensorflow()
 def tiny() -> tuple:
     """A small Keras model with non-zero biases, and its float32 and int8 flatbuffers."""
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(3)])
+    model = tf.keras.Sequential(
+        [tf.keras.Input((4,)), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(3)]
+    )
     rng = np.random.default_rng(0)
     model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.get_weights()])
     samples = rng.normal(size=(32, 4)).astype(np.float32)
@@ -33,7 +35,7 @@ def tiny() -> tuple:
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         if int8:
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([samples[i:i + 1]] for i in range(len(samples)))
+            converter.representative_dataset = lambda: ([samples[i : i + 1]] for i in range(len(samples)))
             converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
@@ -101,7 +103,9 @@ print("done", len(flat) > 0)
 
 
 def test_conversion_and_interpreter_are_silent_in_a_fresh_process():
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(QUIET_WORK)], capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(QUIET_WORK)], capture_output=True, text=True, timeout=180
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "done True", result.stdout
     assert result.stderr == "", f"stderr was not empty:\n{result.stderr}"

@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_harness import CHROMIUM_FLAGS, SHOTS, Lab, serve
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
-# The harness beside this file, and the tests' LLM server in tests/support
-# (tests/ itself must stay off the path: it would shadow the course package).
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(REPO / "tests" / "support"))
-
-from e2e_harness import CHROMIUM_FLAGS, SHOTS, Lab, serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +38,9 @@ def shots(e2e_dir: Path) -> Path:
 def lab(e2e_dir: Path) -> Iterator[Lab]:
     """JupyterLab via this repository's ``make lab``, on a copy of labs/."""
     run = Path(tempfile.mkdtemp(prefix="lab-", dir=e2e_dir))
-    shutil.copytree(REPO / "labs", run / "labs", ignore=shutil.ignore_patterns("models", "__pycache__", ".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "labs", run / "labs", ignore=shutil.ignore_patterns("models", "__pycache__", ".ipynb_checkpoints")
+    )
     with serve(REPO, run / "labs", run) as lab:
         yield lab
 
@@ -60,11 +56,21 @@ def browser(e2e_dir: Path) -> Iterator[BrowserContext]:
     if chromium is None:
         pytest.fail("Debian's chromium is not installed: run `make test`, which installs it, or apt install chromium")
     home = e2e_dir / "chromium-home"
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache")}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(e2e_dir / f"chromium-profile-{uuid.uuid4().hex[:8]}"), executable_path=chromium, headless=True, env=env,
-            args=[*CHROMIUM_FLAGS, f"--crash-dumps-dir={home / 'crashes'}"], viewport={"width": 1400, "height": 1000})
+            str(e2e_dir / f"chromium-profile-{uuid.uuid4().hex[:8]}"),
+            executable_path=chromium,
+            headless=True,
+            env=env,
+            args=[*CHROMIUM_FLAGS, f"--crash-dumps-dir={home / 'crashes'}"],
+            viewport={"width": 1400, "height": 1000},
+        )
         yield context
         context.close()
 

@@ -20,9 +20,17 @@ import requests
 from playwright.sync_api import Locator, Page, expect
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--no-default-browser-check",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-    "--disable-breakpad", "--disable-features=Translate,OptimizationHints,MediaRouter",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--disable-breakpad",
+    "--disable-features=Translate,OptimizationHints,MediaRouter",
 ]
 # The test's own JupyterLab settings: no kernel-selection dialog, no news or update checks.
 LAB_SETTINGS = {
@@ -70,17 +78,29 @@ def serve(checkout: Path, root: Path, run: Path) -> Iterator[Lab]:
         file.write_text(json.dumps(values))
     token, port = secrets.token_hex(16), _free_port()
     home = run / "socratiq"
-    env = {**os.environ, "SOCRATIQ_HOME": str(home), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(run / "workspaces"), "JUPYTER_RUNTIME_DIR": str(run / "runtime"),
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "SOCRATIQ_HOME": str(home),
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(run / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(run / "runtime"),
+        "PYTHONUNBUFFERED": "1",
+    }
     for name in ("SOCRATIQ_BASE_URL", "SOCRATIQ_API_KEY", "OPENAI_API_KEY", "SOCRATIQ_MODEL", "VIRTUAL_ENV"):
         env.pop(name, None)
-    args = (f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --ServerApp.port_retries=0 "
-            f"--IdentityProvider.token={token} --LabApp.news_url= "
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
-    server = subprocess.Popen(["make", "-s", "-C", str(checkout), "lab", f"LAB_DIR={root}", f"LAB_ARGS={args}"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
+    args = (
+        f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} --ServerApp.port_retries=0 "
+        f"--IdentityProvider.token={token} --LabApp.news_url= "
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"
+    )
+    server = subprocess.Popen(
+        ["make", "-s", "-C", str(checkout), "lab", f"LAB_DIR={root}", f"LAB_ARGS={args}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     log: list[str] = []
     give_up = threading.Timer(START_TIMEOUT_S, os.killpg, (server.pid, signal.SIGKILL))
     give_up.start()

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from llm_server import ChatServer  # tests/support, on pytest's pythonpath (pyproject.toml)
+from online import KEY, online_config
 
-# The tests' LLM server lives in tests/support. That folder, not tests/ itself, goes on the path:
-# tests/course would shadow the course package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
-
-from llm_server import ChatServer  # noqa: E402
-from online import KEY, online_config  # noqa: E402
-from socratiq_ext import Tutor  # noqa: E402
-from socratiq_ext.config import TutorConfig  # noqa: E402
+from socratiq_ext import Tutor
+from socratiq_ext.config import TutorConfig
 
 LAB = "lab01_data"
 
@@ -22,8 +15,16 @@ LAB = "lab01_data"
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """No test reads the developer's settings or writes into their progress database."""
-    for name in ("SOCRATIQ_BASE_URL", "SOCRATIQ_MODEL", "SOCRATIQ_API_KEY", "OPENAI_API_KEY", "SOCRATIQ_HINT_BUDGET",
-                 "SOCRATIQ_TIMEOUT", "SOCRATIQ_MAX_RETRIES", "JPY_SESSION_NAME"):
+    for name in (
+        "SOCRATIQ_BASE_URL",
+        "SOCRATIQ_MODEL",
+        "SOCRATIQ_API_KEY",
+        "OPENAI_API_KEY",
+        "SOCRATIQ_HINT_BUDGET",
+        "SOCRATIQ_TIMEOUT",
+        "SOCRATIQ_MAX_RETRIES",
+        "JPY_SESSION_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SOCRATIQ_HOME", str(tmp_path / "socratiq"))
     return tmp_path / "socratiq"

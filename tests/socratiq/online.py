@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from llm_server import ChatServer
+
 from socratiq_ext.config import LLMConfig, TutorConfig
 
 KEY = "sk-test-0123456789-SECRET"

@@ -3,7 +3,6 @@ languages, and which ordinary questions, many of them close in wording, must sti
 
 from __future__ import annotations
 
-
 import pytest
 
 from socratiq_ext.answer_requests import asks_for_answer, normalise

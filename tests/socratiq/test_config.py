@@ -14,18 +14,29 @@ def test_no_settings_means_offline(home):
 
 def test_environment_wins_over_the_file(home):
     home.mkdir(parents=True)
-    (home / "config.toml").write_text('[llm]\nbase_url = "http://file/v1"\nmodel = "file-model"\ntimeout = 5\n[tutor]\nhint_budget = 3\n')
+    (home / "config.toml").write_text(
+        '[llm]\nbase_url = "http://file/v1"\nmodel = "file-model"\ntimeout = 5\n[tutor]\nhint_budget = 3\n'
+    )
     config = load_config({"SOCRATIQ_HOME": str(home), "SOCRATIQ_MODEL": "env-model"})
-    assert (config.llm.base_url, config.llm.model, config.llm.timeout, config.hint_budget) == ("http://file/v1", "env-model", 5.0, 3)
+    assert (config.llm.base_url, config.llm.model, config.llm.timeout, config.hint_budget) == (
+        "http://file/v1",
+        "env-model",
+        5.0,
+        3,
+    )
     assert config.llm.api_key == KEYLESS, "local servers need no key, but the client needs one"
 
 
 def test_the_key_falls_back_to_openai_api_key_and_never_shows(home):
     openai = "https://api.openai.com/v1"
-    config = load_config({"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-fallback-SECRET"})
+    config = load_config(
+        {"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-fallback-SECRET"}
+    )
     assert config.llm.api_key == "sk-fallback-SECRET" and config.llm.base_url == openai
     assert "SECRET" not in repr(config) and "SECRET" not in config.llm.describe()
-    own = load_config({"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-a", "SOCRATIQ_API_KEY": "sk-b"})
+    own = load_config(
+        {"SOCRATIQ_HOME": str(home), "SOCRATIQ_BASE_URL": openai, "OPENAI_API_KEY": "sk-a", "SOCRATIQ_API_KEY": "sk-b"}
+    )
     assert own.llm.api_key == "sk-b"
 
 

@@ -27,7 +27,7 @@ def solution_lines(lab: str) -> set[str]:
     lines = set()
     for cell in cells:
         for region in re.findall(r"### BEGIN SOLUTION(.*?)### END SOLUTION", cell.source, re.DOTALL):
-            lines |= {l.strip() for l in region.splitlines() if len(l.strip()) > 20 and not l.strip().startswith("#")}
+            lines |= {s.strip() for s in region.splitlines() if len(s.strip()) > 20 and not s.strip().startswith("#")}
     return lines
 
 
@@ -80,8 +80,17 @@ def test_sections_split_at_level_two_headings():
     assert [(s.title, s.text) for s in sections] == [("One", "text 1\n### sub\nmore"), ("Two", "text 2")]
 
 
-GOOD = {"id": "q", "kind": "multiple_choice", "prompt": "Which?", "choices": ["a", "b"], "answer": 1,
-        "explanation": "Because.", "section": "S", "topic": "t", "objective": "o"}
+GOOD = {
+    "id": "q",
+    "kind": "multiple_choice",
+    "prompt": "Which?",
+    "choices": ["a", "b"],
+    "answer": 1,
+    "explanation": "Because.",
+    "section": "S",
+    "topic": "t",
+    "objective": "o",
+}
 
 
 @pytest.mark.parametrize(

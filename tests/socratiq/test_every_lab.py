@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
+from llm_server import Reply
 from online import online_config
+from test_content import LABS
+
 from socratiq_ext import Tutor
 from socratiq_ext.config import TutorConfig
 from socratiq_ext.content import known_labs
 from socratiq_ext.context import ErrorInfo
 from socratiq_ext.offline import OFFLINE
-from llm_server import Reply
-from test_content import LABS
 
 
 def exercise_all(tutor: Tutor) -> None:

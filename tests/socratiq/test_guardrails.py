@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from socratiq_ext.guardrails import MASK, REMOVED, STUDENT_TAGS, ReplyGuard, is_code_line, system_prompt
+from socratiq_ext.guardrails import MASK, REMOVED, ReplyGuard, is_code_line
+from socratiq_ext.prompts import STUDENT_TAGS, system_prompt
 
 LEAK = """Sure! Here is the whole function:
 
@@ -51,7 +52,7 @@ LEAKS = {
 @pytest.mark.parametrize("name", LEAKS)
 def test_code_in_any_markdown_dress_is_held_back(name, size):
     shown = "".join(stream(ReplyGuard(), LEAKS[name], size))
-    code = [l for l in LEAKS[name].splitlines() if "=" in l or "def " in l or "return" in l]
+    code = [line for line in LEAKS[name].splitlines() if "=" in line or "def " in line or "return" in line]
     assert sum(line.split(". ", 1)[-1].lstrip("- ") in shown for line in code) <= 1, shown
     assert "return" not in shown and "def " not in shown and "; " not in shown
 

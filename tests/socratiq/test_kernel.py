@@ -22,7 +22,9 @@ def kernel(tmp_path, home):
     folder = tmp_path / LAB
     folder.mkdir()
     shutil.copy(ROOT / "labs" / LAB / f"{LAB}.ipynb", folder)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCRATIQ_", "OPENAI_"))} | {"SOCRATIQ_HOME": str(home)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCRATIQ_", "OPENAI_"))} | {
+        "SOCRATIQ_HOME": str(home)
+    }
     manager, client = start_new_kernel(kernel_name="python3", cwd=str(folder), env=env)
     yield client, folder
     client.stop_channels()
@@ -33,7 +35,9 @@ def run(client, code: str) -> tuple[list[dict], dict]:
     """Execute a cell; return its outputs and its reply."""
     outputs = []
     reply = client.execute_interactive(code, timeout=60, output_hook=lambda msg: outputs.append(msg))
-    return [m for m in outputs if m["msg_type"] in {"stream", "display_data", "execute_result", "error"}], reply["content"]
+    return [m for m in outputs if m["msg_type"] in {"stream", "display_data", "execute_result", "error"}], reply[
+        "content"
+    ]
 
 
 def answer_cell(folder: Path, grade_id: str) -> str:

@@ -11,28 +11,33 @@ import json
 import time
 
 import pytest
-
 from llm_server import ChatServer, Hangup, Page, Reply, Stall
 from online import KEY, online_config
+
 from socratiq_ext import Tutor
 from socratiq_ext import llm as llm_module
+from socratiq_ext import tutor as tutor_module
 from socratiq_ext.config import ConfigError, LLMConfig, TutorConfig, load_config
 from socratiq_ext.llm import LLMUnavailable
 from socratiq_ext.offline import OFFLINE
 from socratiq_ext.prompts import QUESTION_SCHEMA
-from socratiq_ext import tutor as tutor_module
 
 CUT_OFF_MARK = getattr(tutor_module, "CUT_OFF_MARK", "<no cut-off mark yet>")
 
 QUESTION = "why cache before augment?"
 GOOD = {
-    "kind": "true_false", "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
-    "answer": True, "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
-    "section": "Input pipelines with tf.data", "topic": "input pipelines", "objective": "pipeline",
+    "kind": "true_false",
+    "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
+    "answer": True,
+    "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
+    "section": "Input pipelines with tf.data",
+    "topic": "input pipelines",
+    "objective": "pipeline",
 }
 
 
 # -- 1. a reply cut short is shown as cut off ------------------------------------------------------------------
+
 
 def test_a_stream_that_ends_without_finish_reason_or_done_is_cut_off(online_tutor, llm):
     llm.script(Reply("Which folds hold about a fifth", finish_reason=None, done=False))
@@ -64,6 +69,7 @@ def test_a_stream_that_finishes_with_stop_is_complete(online_tutor, llm):
 
 # -- 2. failures are named for what they are --------------------------------------------------------------------
 
+
 def test_an_html_page_with_status_200_is_named_not_openai_compatible(online_tutor, llm):
     llm.script(Page())
     reply = online_tutor.ask(QUESTION)
@@ -86,6 +92,7 @@ def test_a_server_that_goes_silent_stopped_answering(home, llm, text):
 
 
 # -- 3. a bounded wait, and a status line that follows the server -----------------------------------------------
+
 
 def test_the_default_wait_before_the_offline_answer_is_ten_seconds(home):
     assert LLMConfig(base_url="http://127.0.0.1:1/v1", model="m", api_key="k").timeout == 10.0
@@ -124,6 +131,7 @@ def test_the_status_says_offline_while_the_server_is_down(home):
 
 # -- 4. quizzes ask for structured output the standard way -------------------------------------------------------
 
+
 def test_a_quiz_asks_for_the_question_schema_and_uses_the_reply(online_tutor, llm):
     llm.script(Reply(json.dumps(GOOD)))
     question = online_tutor.quiz(generate=True)
@@ -157,6 +165,7 @@ def test_a_garbage_quiz_reply_gives_a_bank_question_and_one_notice(online_tutor,
 
 # -- 5. privacy: a named server only, and no secret in any message ------------------------------------------------
 
+
 @pytest.mark.parametrize("key", ["OPENAI_API_KEY", "SOCRATIQ_API_KEY"])
 def test_a_key_alone_does_not_switch_the_tutor_online(home, key):
     config = load_config({"SOCRATIQ_HOME": str(home), key: "sk-only-a-key"})
@@ -186,8 +195,9 @@ def _no_secret(*texts: object) -> None:
         assert not any(s in str(text) for s in SECRETS), text
 
 
-@pytest.mark.parametrize("behaviour", [Reply("Fine."), Stall(5), Hangup("half"), Page(),
-                                       Reply("cut", finish_reason=None, done=False)])
+@pytest.mark.parametrize(
+    "behaviour", [Reply("Fine."), Stall(5), Hangup("half"), Page(), Reply("cut", finish_reason=None, done=False)]
+)
 def test_a_secret_in_the_base_url_is_in_no_message(home, llm, behaviour):
     config = online_config(home, llm, base_url=_secret_url(llm), timeout=0.5)
     tutor = Tutor("lab01_data", config=config)
@@ -214,6 +224,12 @@ def test_a_secret_in_a_bad_base_url_is_not_echoed(home):
 def test_the_panel_has_no_secret_either(home, llm):
     from socratiq_ext.panel import TutorPanel
 
-    panel = TutorPanel(Tutor("lab01_data", config=TutorConfig(home=home, llm=LLMConfig(
-        base_url=_secret_url(llm), model="m", api_key=KEY, timeout=0.5, max_retries=0))))
+    panel = TutorPanel(
+        Tutor(
+            "lab01_data",
+            config=TutorConfig(
+                home=home, llm=LLMConfig(base_url=_secret_url(llm), model="m", api_key=KEY, timeout=0.5, max_retries=0)
+            ),
+        )
+    )
     _no_secret(panel.status.value)

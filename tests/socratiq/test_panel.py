@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from llm_server import Fail, Reply
 
 from socratiq_ext.context import CellRun, ErrorInfo
 from socratiq_ext.panel import TABS, TutorPanel
-from llm_server import Fail, Reply
 
 
 @pytest.fixture
@@ -90,8 +90,13 @@ def test_checking_without_an_answer_asks_for_one(panel):
 def test_a_streamed_reply_is_displayed_as_it_grows(online_tutor, llm):
     panel = TutorPanel(online_tutor)
     assert "online" in panel.status.value and not panel.generate_button.disabled
-    llm.script(Reply("What does the cache keep after the first epoch? Think of the decoded images. And what would it"
-                     " replay?", chunk_size=4, delay=0.01))
+    llm.script(
+        Reply(
+            "What does the cache keep after the first epoch? Think of the decoded images. And what would it replay?",
+            chunk_size=4,
+            delay=0.01,
+        )
+    )
     values = []
     panel.ask_out.observe(lambda change: values.append(change["new"]), names="value")
     panel.question.value = "why cache before augment?"
@@ -144,9 +149,15 @@ def test_generated_questions_come_from_the_llm_button(online_tutor, llm):
     import json
 
     panel = TutorPanel(online_tutor)
-    question = {"kind": "true_false", "prompt": "Prefetching overlaps producing a batch with consuming the last one.",
-                "answer": True, "explanation": "prefetch runs the pipeline ahead while the model computes.",
-                "section": "Input pipelines with tf.data", "topic": "input pipelines", "objective": "pipeline"}
+    question = {
+        "kind": "true_false",
+        "prompt": "Prefetching overlaps producing a batch with consuming the last one.",
+        "answer": True,
+        "explanation": "prefetch runs the pipeline ahead while the model computes.",
+        "section": "Input pipelines with tf.data",
+        "topic": "input pipelines",
+        "objective": "pipeline",
+    }
     llm.script(Reply(json.dumps(question)))
     click(panel, panel.generate_button)
     assert "Prefetching overlaps" in panel.quiz_prompt.value and "written by the LLM" in panel.quiz_prompt.value

@@ -32,7 +32,10 @@ def test_hints_and_answers_become_a_report(tmp_path):
     assert "2 hints" in report.text() and question.topic in report.text()
     figure = report.figure()
     assert [ax.get_title() for ax in figure.axes] == [
-        "Quiz: share right, by topic", "Hints used per exercise", "Mastery per objective"]
+        "Quiz: share right, by topic",
+        "Hints used per exercise",
+        "Mastery per objective",
+    ]
 
 
 def _write(path, worker, count):

@@ -8,13 +8,14 @@ import threading
 import time
 
 import pytest
-
-from online import KEY, online_config
-from socratiq_ext import Tutor
-from socratiq_ext.context import CellRun, ErrorInfo
-from socratiq_ext.guardrails import MASK, REMOVED, system_prompt
-from socratiq_ext import llm as llm_module
 from llm_server import Fail, Hangup, Malformed, Reply, Stall
+from online import KEY, online_config
+
+from socratiq_ext import Tutor
+from socratiq_ext import llm as llm_module
+from socratiq_ext.context import CellRun, ErrorInfo
+from socratiq_ext.guardrails import MASK, REMOVED
+from socratiq_ext.prompts import system_prompt
 
 SPLIT = "lab01-split-split_by_group"
 LEAK = "Here you go:\n```python\ndef split_by_group(labels, groups, test_fraction, seed):\n    return folds\n```\nDone."
@@ -41,7 +42,9 @@ def test_the_prompt_is_socratic_and_fences_the_students_text(online_tutor, llm):
     online_tutor.history.append(CellRun(f"def split_by_group(labels, groups):\n    return 42  {sneaky}"))
     online_tutor.hint(SPLIT)
     system, user = llm.requests[-1]["body"]["messages"]
-    assert system["role"] == "system" and system["content"] == system_prompt("lab `lab01_data`", online_tutor.content.exercises[SPLIT].avoid)
+    assert system["role"] == "system" and system["content"] == system_prompt(
+        "lab `lab01_data`", online_tutor.content.exercises[SPLIT].avoid
+    )
     assert all(f"`{w}`" in system["content"] for w in online_tutor.content.exercises[SPLIT].avoid)
     assert user["content"].count("<student_code>") == 1 and user["content"].lower().count("</student_code>") == 1
     assert "<student_question>" not in user["content"]
@@ -144,9 +147,13 @@ def test_stop_ends_a_reply_early(online_tutor, llm):
 
 
 GOOD_QUESTION = {
-    "kind": "true_false", "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
-    "answer": True, "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
-    "section": "Input pipelines with tf.data", "topic": "input pipelines", "objective": "pipeline",
+    "kind": "true_false",
+    "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
+    "answer": True,
+    "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
+    "section": "Input pipelines with tf.data",
+    "topic": "input pipelines",
+    "objective": "pipeline",
 }
 
 
@@ -227,8 +234,10 @@ def test_the_cool_down_ends(home, monkeypatch):
     [
         {"kind": "multiple_choice", "answer": 0, "choices": ["def check_record(r): return None", "Nothing"]},
         {"prompt": "Is np.isfinite the right call inside check_record, and why is that?"},
-        {"explanation": "Flatten with flat = images.reshape(len(images), -1), then build"
-                        " graph = NearestNeighbors(radius=radius).fit(flat).radius_neighbors_graph(flat)."},
+        {
+            "explanation": "Flatten with flat = images.reshape(len(images), -1), then build"
+            " graph = NearestNeighbors(radius=radius).fit(flat).radius_neighbors_graph(flat)."
+        },
     ],
 )
 def test_a_generated_question_that_gives_an_exercise_away_is_refused(online_tutor, llm, change):

@@ -26,7 +26,9 @@ def test_hints_climb_the_ladder_and_stop_at_pseudocode(offline_tutor):
 
 
 def test_the_hint_is_for_the_exercise_last_run(offline_tutor):
-    offline_tutor.history.extend([CellRun("def check_record(r):\n    pass"), CellRun("groups = near_duplicate_groups(x, 1.0)")])
+    offline_tutor.history.extend(
+        [CellRun("def check_record(r):\n    pass"), CellRun("groups = near_duplicate_groups(x, 1.0)")]
+    )
     reply = offline_tutor.hint()
     assert reply.grade_id == "lab01-split-near_duplicate_groups" and "near_duplicate_groups" in reply.text
 

@@ -25,8 +25,9 @@ def test_the_setup_cell_runs(path: Path, tmp_path: Path, monkeypatch):
     notebook = nbformat.read(path, as_version=4)
     setup = next(cell for cell in notebook.cells if cell.cell_type == "code")
     notebook.cells = [setup]
-    NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     errors = [f"{o.ename}: {o.evalue}" for o in setup.outputs if o.output_type == "error"]
     assert errors == [], f"{path.stem}'s setup cell failed: {errors}"
     printed = "".join(o.get("text", "") for o in setup.outputs)

@@ -35,9 +35,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Union
 
-DEFAULT_REPLY_TEXT = (
-    "Good question. Before I answer, what do you expect to happen, and why?"
-)
+DEFAULT_REPLY_TEXT = "Good question. Before I answer, what do you expect to happen, and why?"
 DEFAULT_MODEL = "gpt-4o-mini"
 
 
@@ -198,10 +196,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.rstrip("/") == "/v1/models":
             if self._authorised():
-                self._send_json(200, {
-                    "object": "list",
-                    "data": [{"id": chat.model, "object": "model", "created": 1700000000, "owned_by": "test"}],
-                })
+                self._send_json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": chat.model, "object": "model", "created": 1700000000, "owned_by": "test"}],
+                    },
+                )
         else:
             self._send_json(404, _error_body(404, f"Unknown path: GET {path}"))
 
@@ -248,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         if expected is None:
             return True
         header = self.headers.get("authorization", "")
-        received = header[len("Bearer "):] if header.startswith("Bearer ") else header
+        received = header[len("Bearer ") :] if header.startswith("Bearer ") else header
         if received == expected:
             return True
         self._send_json(401, _error_body(401, f"Incorrect API key provided: {received}"))
@@ -276,7 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_chunk(b"data: [DONE]\n\n")
                 self._send_chunk(b"")
             else:
-                self._send_bytes(200, b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [', "application/json")
+                self._send_bytes(
+                    200, b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [', "application/json"
+                )
         elif isinstance(behaviour, Hangup):
             if stream:
                 self._start_stream()
@@ -329,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         for start in range(0, len(text), size):
             if chat._sleep(delay):
                 return False
-            self._send_event(_chunk(ident, model, {"content": text[start:start + size]}, None))
+            self._send_event(_chunk(ident, model, {"content": text[start : start + size]}, None))
         return True
 
     # --- wire helpers --------------------------------------------------------
@@ -390,12 +393,14 @@ def _completion(ident: str, model: str, text: str, body: dict[str, Any]) -> dict
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": None,
-        "choices": [{
-            "index": 0,
-            "message": {"role": "assistant", "content": text, "refusal": None},
-            "logprobs": None,
-            "finish_reason": "stop",
-        }],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
         "usage": _usage(body, text),
     }
 
@@ -417,7 +422,7 @@ class ChatServer:
     def __init__(
         self,
         api_key: str | None = None,
-        default: Reply = Reply(DEFAULT_REPLY_TEXT),
+        default: Reply | None = None,
         *,
         model: str = DEFAULT_MODEL,
         host: str = "127.0.0.1",
@@ -427,11 +432,11 @@ class ChatServer:
         """``api_key``: when set, chat and model requests must carry ``Authorization: Bearer <api_key>``.
         ``response_formats``: the ``response_format`` types accepted; others get a 400 (settable later, e.g.
         ``("text",)`` plays a server without structured output).
-        ``default``: the behaviour when no scripted behaviour is queued.
+        ``default``: the behaviour when no scripted behaviour is queued (a plain question back).
         ``model``: the model listed by ``GET /v1/models`` (completions echo the requested model).
         """
         self.api_key = api_key
-        self.default = default
+        self.default = default or Reply(DEFAULT_REPLY_TEXT)
         self.model = model
         self.response_formats = tuple(response_formats)
         self._address = (host, port)

@@ -23,7 +23,6 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-
 from llm_server import ChatServer, Fail, Hangup, Malformed, Page, Reply, Stall
 
 KEY = "sk-test-key"
@@ -278,7 +277,8 @@ def test_a_stream_can_go_silent_after_its_headers(srv: ChatServer) -> None:
 def test_a_page_is_html_with_status_200(srv: ChatServer, stream: bool) -> None:
     srv.script(Page())
     request = urllib.request.Request(
-        srv.base_url + "/chat/completions", method="POST",
+        srv.base_url + "/chat/completions",
+        method="POST",
         data=json.dumps({"model": "m", "messages": MESSAGES, "stream": stream}).encode(),
         headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
     )
