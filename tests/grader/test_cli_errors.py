@@ -25,7 +25,10 @@ def grader(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     ("args", "message"),
     [
         (["autograde", "{tmp}/nowhere", "--lab", "lab01_data"], "does not exist: give a folder"),
-        (["autograde", "{tmp}", "--lab", "lab99_nothing"], "no lab 'lab99_nothing'; labs in solutions/: lab01_data"),
+        (
+            ["autograde", "{tmp}", "--lab", "lab99_nothing"],
+            "no source notebook for lab99_nothing; labs in solutions/: lab01_data",
+        ),
         (["autograde", "{tmp}/broken.zip", "--lab", "lab01_data"], "is neither a folder nor a zip file"),
         (["autograde", "{tmp}", "--lab", "lab01_data", "--student", "ghost"], "no submission of lab01_data by 'ghost'"),
         (["export", "--out", "{tmp}/out.csv"], "no gradebook at"),
