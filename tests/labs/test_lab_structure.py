@@ -71,3 +71,16 @@ def test_setup_imports_the_course_library_before_tensorflow(notebook):
     assert "import course" in code
     if "tensorflow" in code:
         assert code.index("import course") < code.index("tensorflow")
+
+
+def test_test_cells_fit_120_columns(notebook):
+    """Students read the checks, and their messages, in the released notebook: a long message is wrapped
+    (``ruff format`` does it for a cell's code; split a long string into two adjacent literals)."""
+    long = [
+        (grade_id(c), line[:60])
+        for c in notebook.cells
+        if is_test(c)
+        for line in c.source.splitlines()
+        if len(line) > 120
+    ]
+    assert long == []
