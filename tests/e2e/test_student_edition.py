@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from e2e_harness import Lab, serve, shoot
+from grader_cli import run_grader
 from playwright.sync_api import Page, expect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,13 +31,7 @@ INSTALL_AND_TEST_TIMEOUT_S = 1800
 def clone(tmp_path_factory) -> Path:
     """The edition published from this course, cloned the way a student clones it."""
     root = tmp_path_factory.mktemp("student")
-    published = subprocess.run(
-        [sys.executable, "-m", "grader", "publish", str(root / "edition")],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
+    published = run_grader("publish", root / "edition", timeout=600)
     assert published.returncode == 0, published.stderr
     subprocess.run(["git", "clone", "--quiet", str(root / "edition"), str(root / "clone")], check=True, timeout=120)
     return root / "clone"

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from answers import solution_answers, with_answers
+from grader_cli import run_grader
 from tiny_lab import duplicate_every_graded_cell
 
 from grader.export import scores
@@ -41,13 +42,7 @@ def hidden_lines() -> list[str]:
 
 
 def grader(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "--course-dir", str(root / "state"), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=REPO,
-    )
+    return run_grader("--course-dir", root / "state", *args, timeout=900)
 
 
 @pytest.fixture(scope="module")

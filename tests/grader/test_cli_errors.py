@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+from grader_cli import run_grader
 
 
 def grader(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "--course-dir", str(tmp_path / "state"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    return run_grader("--course-dir", tmp_path / "state", *args, timeout=120)
 
 
 @pytest.mark.parametrize(
@@ -45,21 +37,6 @@ def test_one_line_and_status_2(tmp_path: Path, args: list[str], message: str):
 
 def test_course_dir_may_follow_the_command(tmp_path: Path):
     """Instructors type options after the command: ``export --out F --course-dir D`` reads D's gradebook."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "export",
-            "--out",
-            str(tmp_path / "o.csv"),
-            "--course-dir",
-            str(tmp_path / "elsewhere"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    result = run_grader("export", "--out", tmp_path / "o.csv", "--course-dir", tmp_path / "elsewhere", timeout=120)
     assert result.returncode == 2
     assert f"no gradebook at {tmp_path / 'elsewhere' / 'gradebook.db'}" in result.stderr

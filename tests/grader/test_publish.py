@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
+from grader_cli import run_grader
 
 from grader.layout import Course
 from grader.publish import answer_lines, leaks
@@ -33,13 +33,7 @@ COURSE_FILES = (
 
 
 def publish(folder: Path, root: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "grader", "publish", str(folder), "--course-root", str(root)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-    )
+    return run_grader("publish", folder, "--course-root", root, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 from answers import with_answers
+from grader_cli import run_grader
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.cells import grade_id
@@ -196,24 +196,16 @@ SECRETS = {"SOCRATIQ_API_KEY": "sk-instructor-secret", "OPENAI_API_KEY": "sk-ins
 def grade(root: Path, submissions: Path, *options: str, path: str | None = None) -> subprocess.CompletedProcess:
     """``python -m grader autograde`` on the tiny lab, as an instructor runs it (with keys in the environment)."""
     env = {**os.environ, **SECRETS, **({"PATH": path} if path is not None else {})}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grader",
-            "--course-root",
-            str(root),
-            "--course-dir",
-            str(root / "grading"),
-            "autograde",
-            str(submissions),
-            "--lab",
-            LAB,
-            *options,
-        ],
-        capture_output=True,
-        text=True,
+    return run_grader(
+        "--course-root",
+        root,
+        "--course-dir",
+        root / "grading",
+        "autograde",
+        submissions,
+        "--lab",
+        LAB,
+        *options,
         timeout=900,
-        cwd=REPO,
         env=env,
     )

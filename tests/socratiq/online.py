@@ -9,6 +9,16 @@ from llm_server import ChatServer
 from socratiq_ext.config import LLMConfig, TutorConfig
 
 KEY = "sk-test-0123456789-SECRET"
+# A generated quiz question as the LLM should send it: valid JSON, grounded in Lab 1's reading.
+GOOD_QUESTION = {
+    "kind": "true_false",
+    "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
+    "answer": True,
+    "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
+    "section": "Input pipelines with tf.data",
+    "topic": "input pipelines",
+    "objective": "pipeline",
+}
 
 
 def online_config(home: Path, server: ChatServer, **llm) -> TutorConfig:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from llm_server import ChatServer, Hangup, Page, Reply, Stall
-from online import KEY, online_config
+from online import GOOD_QUESTION, KEY, online_config
 
 from socratiq_ext import Tutor
 from socratiq_ext import llm as llm_module
@@ -25,15 +25,6 @@ from socratiq_ext.prompts import QUESTION_SCHEMA
 CUT_OFF_MARK = getattr(tutor_module, "CUT_OFF_MARK", "<no cut-off mark yet>")
 
 QUESTION = "why cache before augment?"
-GOOD = {
-    "kind": "true_false",
-    "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
-    "answer": True,
-    "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
-    "section": "Input pipelines with tf.data",
-    "topic": "input pipelines",
-    "objective": "pipeline",
-}
 
 
 # -- 1. a reply cut short is shown as cut off ------------------------------------------------------------------
@@ -133,16 +124,16 @@ def test_the_status_says_offline_while_the_server_is_down(home):
 
 
 def test_a_quiz_asks_for_the_question_schema_and_uses_the_reply(online_tutor, llm):
-    llm.script(Reply(json.dumps(GOOD)))
+    llm.script(Reply(json.dumps(GOOD_QUESTION)))
     question = online_tutor.quiz(generate=True)
-    assert question.origin == "generated" and question.notice is None and question.prompt == GOOD["prompt"]
+    assert question.origin == "generated" and question.notice is None and question.prompt == GOOD_QUESTION["prompt"]
     sent = llm.requests[-1]["body"]["response_format"]
     assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == QUESTION_SCHEMA
 
 
 def test_a_server_without_json_schema_gets_json_object(online_tutor, llm):
     llm.response_formats = ("text", "json_object")
-    llm.script(Reply(json.dumps(GOOD)))
+    llm.script(Reply(json.dumps(GOOD_QUESTION)))
     question = online_tutor.quiz(generate=True)
     assert question.origin == "generated" and question.notice is None
     assert [r["body"].get("response_format", {}).get("type") for r in llm.requests] == ["json_schema", "json_object"]
@@ -150,7 +141,7 @@ def test_a_server_without_json_schema_gets_json_object(online_tutor, llm):
 
 def test_a_server_without_structured_output_gets_plain_text(online_tutor, llm):
     llm.response_formats = ("text",)
-    llm.script(Reply("Here is one: " + json.dumps(GOOD)))
+    llm.script(Reply("Here is one: " + json.dumps(GOOD_QUESTION)))
     question = online_tutor.quiz(generate=True)
     assert question.origin == "generated" and question.notice is None
     assert "response_format" not in llm.requests[-1]["body"]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from llm_server import Fail, Hangup, Malformed, Reply, Stall
-from online import KEY, online_config
+from online import GOOD_QUESTION, KEY, online_config
 
 from socratiq_ext import Tutor
 from socratiq_ext import llm as llm_module
@@ -144,17 +144,6 @@ def test_stop_ends_a_reply_early(online_tutor, llm):
 
     reply = online_tutor.ask("why cache?", on_text=on_text, stop=stop)
     assert reply.stopped and reply.notice == "stopped" and reply.text.count("word") < 20
-
-
-GOOD_QUESTION = {
-    "kind": "true_false",
-    "prompt": "Caching after random augmentation replays one draw of augmentation every epoch.",
-    "answer": True,
-    "explanation": "The cache stores the first epoch's augmented elements and serves them again.",
-    "section": "Input pipelines with tf.data",
-    "topic": "input pipelines",
-    "objective": "pipeline",
-}
 
 
 def test_a_generated_question_is_validated_then_graded(online_tutor, llm):
