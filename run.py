@@ -60,9 +60,10 @@ def install() -> None:
     run(python(), "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     run(python(), "-m", "pip", "install", "--quiet", "--editable", ".[test]")
     if EDITION:
-        run(python(), "-m", "jupyter", "labextension", "disable", "--level=sys_prefix", *INSTRUCTOR_PLUGINS)
+        jupyter = (python(), "-m", "jupyter")
+        run(*jupyter, "labextension", "disable", "--level=sys_prefix", *INSTRUCTOR_PLUGINS, env=activated())
         for extension in INSTRUCTOR_SERVER:
-            run(python(), "-m", "jupyter", "server", "extension", "disable", "--sys-prefix", extension)
+            run(*jupyter, "server", "extension", "disable", "--sys-prefix", extension, env=activated())
     STAMP.touch()
 
 
@@ -85,7 +86,7 @@ def lab(args: list[str], lab_dir: str = "labs") -> None:
     """Open JupyterLab on the labs (as root, e.g. in a container, Jupyter must be told it may)."""
     install()
     root = ["--allow-root"] if os.name != "nt" and os.geteuid() == 0 else []
-    replace_process(python(), "-m", "jupyter", "lab", f"--ServerApp.root_dir={lab_dir}", *root, *args)
+    replace_process(python(), "-m", "jupyter", "lab", f"--ServerApp.root_dir={lab_dir}", *root, *args, env=activated())
 
 
 def test(args: list[str]) -> None:
@@ -94,7 +95,7 @@ def test(args: list[str]) -> None:
     if not EDITION:
         lint()
         system_packages()
-    replace_process(python(), "-m", "pytest", *args)
+    replace_process(python(), "-m", "pytest", *args, env=activated())
 
 
 def lint() -> None:
@@ -114,14 +115,28 @@ def run(*command: str | Path, env: dict | None = None) -> None:
         raise Stop(f"`{' '.join(map(str, command))}` failed (see above)")
 
 
-def replace_process(*command: str | Path) -> None:
+def activated() -> dict[str, str]:
+    """The environment as ``activate`` leaves it: ``.venv``'s scripts first on PATH.
+
+    ``python -m jupyter X`` runs the first ``jupyter-X`` on PATH, so without this another environment's
+    Jupyter (a conda base, or the instructor's ``.venv`` around a student's clone in the tests) would be
+    the one configured or started.
+    """
+    return {
+        **os.environ,
+        "VIRTUAL_ENV": str(VENV),
+        "PATH": str(python().parent) + os.pathsep + os.environ.get("PATH", ""),
+    }
+
+
+def replace_process(*command: str | Path, env: dict[str, str]) -> None:
     """Run the command in place of this process, so that Ctrl-C and signals reach it directly; Windows
     has no exec that keeps the console, so there the command runs as a child and its status is ours."""
     command = [str(part) for part in command]
     os.chdir(ROOT)
     if os.name == "nt":
-        sys.exit(subprocess.run(command).returncode)
-    os.execv(command[0], command)
+        sys.exit(subprocess.run(command, env=env).returncode)
+    os.execve(command[0], command, env)
 
 
 COMMANDS = {"lab": "open JupyterLab on the labs", "test": "run the test suite", "install": "only install"}

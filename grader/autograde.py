@@ -30,7 +30,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import DeduplicateIds, Execute
 from sqlalchemy.exc import SAWarning
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the console bar: tqdm.auto would take the grader's own ipykernel for a notebook
 from traitlets.config import Config, LazyConfigValue
 from traitlets.utils.importstring import import_item
 

@@ -67,10 +67,16 @@ def test_the_student_edition_switches_the_instructor_tools_off(tmp_path, monkeyp
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     run = load_run(tmp_path)  # no solutions/: the edition
     steps(run, monkeypatch, calls)
+    paths = []
+    recorded = run.run
+    monkeypatch.setattr(run, "run", lambda *c, env=None: (paths.append((env or {}).get("PATH")), recorded(*c)))
     run.install()
     disabled = [call for call in calls if "disable" in call]
     assert any("@jupyter/nbgrader:formgrader" in call for call in disabled)
     assert any("nbgrader.server_extensions.course_list" in call for call in disabled)
+    # `jupyter X` runs the first jupyter-X on PATH: the clone's own, or another environment would be switched off.
+    switched = [path for call, path in zip(calls, paths) if "disable" in call]
+    assert switched and all(path.split(os.pathsep)[0] == str(run.python().parent) for path in switched)
 
 
 def test_an_unsupported_python_is_named_with_the_command_to_use(tmp_path, monkeypatch):
@@ -86,7 +92,7 @@ def test_the_instructor_s_test_lints_before_the_suite(tmp_path, monkeypatch, cal
     steps(run, monkeypatch, calls)
     for step in ("install", "system_packages"):
         monkeypatch.setattr(run, step, lambda: None)
-    monkeypatch.setattr(run, "replace_process", lambda *command: calls.append(["replaced", *map(str, command)]))
+    monkeypatch.setattr(run, "replace_process", lambda *command, env: calls.append(["replaced", *map(str, command)]))
     run.test(["-x"])
     assert [call[2:4] for call in calls[:2]] == [["ruff", "check"], ["ruff", "format"]]
     assert calls[-1][-3:] == ["-m", "pytest", "-x"]

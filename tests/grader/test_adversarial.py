@@ -273,7 +273,7 @@ def plain_nbgrader_scores(tmp_path_factory) -> dict[str, float]:
     cheats = submissions(tiny.released(root), root, port=9)
     (root / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(root)!r}\nc.CourseDirectory.source_directory = 'solutions'\n"
-        f"c.CourseDirectory.release_directory = 'labs'\nc.CourseDirectory.db_url = 'sqlite:///{root}/release.db'\n"
+        f"c.CourseDirectory.release_directory = 'labs'\nc.CourseDirectory.db_url = 'sqlite:///{root}/release/gradebook.db'\n"
     )
     for student in FOOL_NBGRADER:
         (root / "submitted" / student / tiny.LAB).mkdir(parents=True)
@@ -286,7 +286,7 @@ def plain_nbgrader_scores(tmp_path_factory) -> dict[str, float]:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    with Gradebook(f"sqlite:///{root}/release.db") as gradebook:
+    with Gradebook(f"sqlite:///{root}/release/gradebook.db") as gradebook:  # where tiny.released() records it
         return {student: gradebook.find_submission(tiny.LAB, student).score for student in FOOL_NBGRADER}
 
 
