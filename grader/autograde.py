@@ -40,8 +40,8 @@ from grader.faults import write_faults
 from grader.layout import Course
 from grader.preprocessors import KeepOneCopyPerGradeId, RestoreDeletedCells
 from grader.release import copy_source, generate
-from grader.sandbox import SandboxUnavailable, probe
-from grader.submissions import SubmissionsError, collect, stage
+from grader.sandbox import probe
+from grader.submissions import collect, stage
 
 log = logging.getLogger(__name__)
 # The course's steps, each in the place of the nbgrader step it extends; every other step of the
@@ -178,14 +178,10 @@ def autograde(
     """
     course.require_labs([lab])
     overrides = Config(overrides or {})
-    if pipeline_config(course, overrides).SandboxedExecute.get("strict", False) and probe().missing:
-        raise SandboxUnavailable(f"--sandbox strict: {probe().describe()}")
+    if pipeline_config(course, overrides).SandboxedExecute.get("strict", False):
+        probe().require_all()
     started = time.perf_counter()
-    submissions, skipped = collect(source, lab)
-    if student is not None:
-        submissions = [s for s in submissions if s.student == student]
-        if not submissions:
-            raise SubmissionsError(f"no submission of {lab} by {student!r} in {source}")
+    submissions, skipped = collect(source, lab, student)
     ensure_lab_in_gradebook(course, lab)
     stage(submissions, course.submitted, lab)
     problems = {s.student: reason for s in submissions if (reason := s.problem())}

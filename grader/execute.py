@@ -27,7 +27,7 @@ from grader.cells import grade_id, kind
 from grader.faults import write_faults
 from grader.kernel import HEADER
 from grader.preprocessors import grader_notes
-from grader.sandbox import Limits, SandboxedKernelManager, SandboxUnavailable, probe
+from grader.sandbox import Limits, SandboxedKernelManager, probe
 
 GiB = 1024**3
 KiB = 1024
@@ -88,8 +88,8 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         isolation = probe()
-        if self.strict and isolation.missing:
-            raise SandboxUnavailable(isolation.describe())
+        if self.strict:
+            isolation.require_all()
         self._work_dir = str(Path(resources["metadata"]["path"]).resolve())
         self._printed = 0
         self._overflowed = False

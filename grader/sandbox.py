@@ -87,6 +87,11 @@ class Isolation:
             return "sandbox: private file view, no network, PID namespace, memory/CPU/process/output caps"
         return "sandbox: " + "; ".join(self.missing)
 
+    def require_all(self) -> None:
+        """Raise :class:`SandboxUnavailable`, naming what is missing, unless every feature works here."""
+        if self.missing:
+            raise SandboxUnavailable(f"--sandbox strict: {self.describe()}")
+
 
 @lru_cache(maxsize=1)
 def probe() -> Isolation:

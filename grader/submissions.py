@@ -55,8 +55,17 @@ class Submission:
         return None
 
 
-def collect(source: Path, lab: str) -> tuple[list[Submission], list[str]]:
-    """Every student's ``lab`` notebook in ``source``, and one line per file that was skipped."""
+def collect(source: Path, lab: str, student: str | None = None) -> tuple[list[Submission], list[str]]:
+    """Every student's ``lab`` notebook in ``source`` (or only ``student``'s), and one line per file skipped."""
+    submissions, skipped = _collect(source, lab)
+    if student is not None:
+        submissions = [s for s in submissions if s.student == student]
+        if not submissions:
+            raise SubmissionsError(f"no submission of {lab} by {student!r} in {source}")
+    return submissions, skipped
+
+
+def _collect(source: Path, lab: str) -> tuple[list[Submission], list[str]]:
     if not source.exists():
         raise SubmissionsError(f"{source} does not exist: give a folder of <student>/{lab}.ipynb or an LMS zip")
     if source.is_dir():

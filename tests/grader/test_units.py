@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import PurePosixPath
 
 import pytest
@@ -134,3 +136,10 @@ def test_delimiters_follow_the_course_configuration(tmp_path):
     assert custom == Delimiters("<<answer>>", "<</answer>>", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
     source = "def f():\n    # <<answer>>\n    return 1\n    # <</answer>>"
     assert custom.solution_regions(source) == ["    return 1"] and delimiters().solution_regions(source) == []
+
+
+def test_exporting_grades_never_imports_the_executor_or_a_kernel():
+    """Export reads the gradebook and the faults file: it runs where no kernel can start (an LMS upload box)."""
+    probe = "import sys, grader.export; print(sorted(m for m in ('grader.execute', 'grader.kernel', 'ipykernel') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
