@@ -4,7 +4,7 @@ The SocratiQ tutor must recognise a solution in an LLM's reply however it is dre
 student edition must hold no solution text. So release turns each exercise's solution region
 into salted hashes (see :mod:`socratiq_ext.fingerprints`). Hashes that public material
 shares (the notebook shows ``np.asarray(x, dtype=...)`` too) are kept: a reply that repeats them
-spends the budget like any other, which measured better than leaving them out (``bench/guard.py``).
+spends the budget like any other, which measured better than leaving them out (``python -m bench.guard``).
 """
 
 from __future__ import annotations
