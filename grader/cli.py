@@ -72,7 +72,7 @@ def course_options(after_command: bool) -> argparse.ArgumentParser:
 
 def limit_options(parser: argparse.ArgumentParser) -> None:
     """One flag per grading limit, its help and default read from the trait that declares it."""
-    from grader.execute import SandboxedExecute  # here: release and check must not import the executor
+    from grader.execute import SandboxedExecute  # the one module that declares them (about 1 s to import)
 
     configured = Course(REPO).config()
     for flag, (section, name) in LIMIT_FLAGS.items():
@@ -184,7 +184,7 @@ def _publish(course: Course, args: argparse.Namespace) -> int:
 
 
 def _grading_command(course: Course, args: argparse.Namespace) -> int:
-    # Imported here: release and check must not pay for nbgrader's autograde machinery.
+    # Imported here: release, check and publish have no use for the grading pipeline, the gradebook or reports.
     from grader import autograde, export, feedback
     from grader.sandbox import probe
 
