@@ -20,7 +20,7 @@ import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
-from grader.cells import delimiters, grade_id
+from grader.cells import Delimiters, delimiters, grade_id
 from grader.faults import read_faults
 from grader.kernel import TEST_FILENAME
 from grader.layout import Course
@@ -39,7 +39,7 @@ class Row:
     message: str = ""
 
 
-def verdict_for(cell: nbformat.NotebookNode | None) -> tuple[str, str]:
+def verdict_for(cell: nbformat.NotebookNode | None, marks: Delimiters | None = None) -> tuple[str, str]:
     """``(verdict, message)`` for a graded test cell, from its outputs, without revealing hidden code."""
     if cell is None:
         return "not graded", ""
@@ -50,7 +50,7 @@ def verdict_for(cell: nbformat.NotebookNode | None) -> tuple[str, str]:
     if error.get("ename") in ("NotRun", "GradingStopped"):
         return "not run", error.get("evalue", "")
     lines = cell.source.splitlines()
-    hidden_from = delimiters().hidden_start(cell.source) or len(lines) + 1
+    hidden_from = (marks or delimiters()).hidden_start(cell.source) or len(lines) + 1
     frame = TEST_FRAME.search("".join(error.get("traceback", [])))
     if frame and int(frame.group(1)) < hidden_from:
         line = lines[int(frame.group(1)) - 1].strip()
@@ -80,7 +80,7 @@ def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, 
             verdict, message = "graded by the instructor", ""
             status = "passed" if score == max_score else "failed"
         else:
-            verdict, message = verdict_for(cell)
+            verdict, message = verdict_for(cell, delimiters(course))
             status = "passed" if score == max_score and max_score else "failed"
         rows.append(Row(name, f"{score:g}", f"{max_score:g}", status, verdict, message))
     return rows, total, maximum

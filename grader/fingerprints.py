@@ -14,7 +14,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.cells import delimiters, grade_id, is_answer
+from grader.cells import Delimiters, delimiters, grade_id, is_answer
+from grader.layout import Course
 from socratiq_ext.fingerprints import fingerprint, lab_json
 
 # The salt is a namespace, not a secret (it ships with the hashes): derived from the lab, so a release
@@ -22,9 +23,10 @@ from socratiq_ext.fingerprints import fingerprint, lab_json
 SALT_PREFIX = b"ML Systems Labs / SocratiQ fingerprints / "
 
 
-def solution_code(source: nbformat.NotebookNode) -> dict[str, str]:
+def solution_code(source: nbformat.NotebookNode, marks: Delimiters | None = None) -> dict[str, str]:
     """Each code answer cell's solution regions (by grade_id): the code students must write themselves."""
-    regions = {grade_id(cell): delimiters().solution_regions(cell.source) for cell in source.cells if is_answer(cell)}
+    marks = marks or delimiters()
+    regions = {grade_id(cell): marks.solution_regions(cell.source) for cell in source.cells if is_answer(cell)}
     return {name: "\n".join(found) for name, found in regions.items() if found}
 
 
@@ -32,7 +34,8 @@ def lab_fingerprints(root: Path, lab: str) -> str:
     """The fingerprint file's text for ``lab`` of the course at ``root``."""
     source = nbformat.read(root / "solutions" / lab / f"{lab}.ipynb", as_version=4)
     salt = hashlib.blake2b(SALT_PREFIX + lab.encode(), digest_size=16).digest()
-    return lab_json(lab, salt, {grade_id: fingerprint(code, salt) for grade_id, code in solution_code(source).items()})
+    regions = solution_code(source, delimiters(Course(root)))
+    return lab_json(lab, salt, {name: fingerprint(code, salt) for name, code in regions.items()})
 
 
 def fingerprint_path(root: Path, lab: str) -> Path:

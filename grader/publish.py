@@ -101,9 +101,10 @@ def answer_lines(course: Course) -> set[str]:
     """Each line of the solution regions and hidden tests that the released labs do not show, normalised."""
     lines: set[str] = set()
     public: list[str] = []
+    marks = delimiters(course)
     for lab in course.source_labs():
         for cell in nbformat.read(course.solutions / lab / f"{lab}.ipynb", as_version=4).cells:
-            regions = delimiters().solution_regions(cell.source) + delimiters().hidden_regions(cell.source)
+            regions = marks.solution_regions(cell.source) + marks.hidden_regions(cell.source)
             for body in regions:
                 lines |= {line for line in map(_normalised, body.splitlines()) if _distinctive(line)}
         released = course.labs / lab / f"{lab}.ipynb"

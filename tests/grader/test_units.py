@@ -143,3 +143,12 @@ def test_exporting_grades_never_imports_the_executor_or_a_kernel():
     probe = "import sys, grader.export; print(sorted(m for m in ('grader.execute', 'grader.kernel', 'ipykernel') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_feedback_hides_what_the_course_s_own_delimiters_hide():
+    source = "assert f(1) == 2\n# <<hidden>>\nassert f(5) == 10\n# <</hidden>>"
+    meta = {"nbgrader": {"grade": True, "solution": False, "locked": True, "grade_id": "t", "points": 1}}
+    cell = new_code_cell(source, metadata=meta, outputs=[error_at(3, evalue="")])
+    marks = Delimiters("<<answer>>", "<</answer>>", "<<hidden>>", "<</hidden>>")
+    assert verdict_for(cell, marks)[0] == "a hidden check failed"
+    assert verdict_for(cell)[0] == "a visible check failed", "nbgrader's default delimiter is not in this cell"
