@@ -10,6 +10,7 @@ and feedback. Release, check, publish, autograde, feedback and export all take a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from traitlets.config import Config, PyFileConfigLoader
@@ -48,13 +49,15 @@ class Course:
         """The same course's configuration over other folders: a scratch copy that release or check builds in."""
         return Course(root, state or root, settings=self.config_file)
 
-    @property
+    @cached_property
     def solutions(self) -> Path:
-        return self.root / "solutions"
+        """The nbgrader source folder (``CourseDirectory.source_directory``)."""
+        return self.root / self.config().CourseDirectory.source_directory
 
-    @property
+    @cached_property
     def labs(self) -> Path:
-        return self.root / "labs"
+        """The student version's folder (``CourseDirectory.release_directory``)."""
+        return self.root / self.config().CourseDirectory.release_directory
 
     @property
     def gradebook(self) -> Path:

@@ -38,10 +38,8 @@ def execute(notebook, workdir: Path, timeout: int = 300):
 
 
 def printed_json(ran, marker: str) -> dict:
-    """The JSON printed after ``marker`` by a cell, or by the last cell of a notebook that printed it (how a
-    test reads results out of a notebook run)."""
-    cells = [ran] if "outputs" in ran else [c for c in ran.cells if c.cell_type == "code"]
-    texts = ["".join(out.get("text", "") for out in cell.outputs) for cell in cells]
+    """The JSON that the last cell printing ``marker`` printed after it (how a test reads results out of a run)."""
+    texts = ["".join(out.get("text", "") for out in cell.outputs) for cell in ran.cells if cell.cell_type == "code"]
     return json.loads(next(text for text in reversed(texts) if marker in text).split(marker, 1)[1])
 
 

@@ -486,7 +486,7 @@ def ports_printed(notebook) -> set[int]:
 
 
 def assert_nothing_left(ran) -> dict:
-    left = printed_json(ran.cells[-1], "LEFT")  # AFTER_RUN, the last cell of the graded notebook
+    left = printed_json(ran, "LEFT")  # printed by AFTER_RUN, the last cell of the graded notebook
     assert left["servers"] == [], f"servers still running when the notebook ended: {left['servers']}"
     assert left["threads"] == [], f"threads still alive when the notebook ended: {left['threads']}"
     assert left["open"] == [], f"ports still accepting connections when the notebook ended: {left['open']}"
