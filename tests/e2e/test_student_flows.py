@@ -98,9 +98,13 @@ def test_flow2_explain_a_failing_cell(lab: Lab, page: Page, shots: Path):
     shoot(page, "flow2-explain-error", shots, reply)
 
 
-def _answer(panel: Locator, right: bool) -> Locator:
-    """Answer the question on screen, rightly or not, from the quiz bank; return the feedback shown."""
+def _answer(panel: Locator, right: bool, previous: str = "") -> tuple[Locator, str]:
+    """Answer the question on screen, rightly or not, from the quiz bank; return the feedback shown and the
+    question's text. After "Next question", ``previous`` is the question answered before: wait until the
+    panel has replaced it, or a slow machine has the old question read and its choices sought in vain."""
     prompt = panel.locator(".socratiq-reply").filter(has_text="—").first
+    if previous:
+        expect(prompt).not_to_have_text(previous)
     expect(prompt).to_be_visible()
     text = prompt.inner_text()
     question = next(q for q in CONTENT.questions if q.prompt[:50] in text.replace("\n", " "))
@@ -115,15 +119,17 @@ def _answer(panel: Locator, right: bool) -> Locator:
     verdict = "Right." if right else "Not quite."
     feedback = panel.locator(".socratiq-reply", has_text=verdict).first
     expect(feedback).to_be_visible()
-    return feedback
+    return feedback, text
 
 
 def test_flow3_and_4_quiz_right_then_wrong_and_the_progress_view(lab: Lab, page: Page, shots: Path):
     panel = run_up_to_first_exercise(lab, page, "flow3")
     tab(panel, "Quiz")
-    shoot(page, "flow3-quiz-right", shots, _answer(panel, right=True))
+    feedback, first = _answer(panel, right=True)
+    shoot(page, "flow3-quiz-right", shots, feedback)
     button(panel, "Next question").click()
-    shoot(page, "flow3-quiz-wrong", shots, _answer(panel, right=False))
+    feedback, _ = _answer(panel, right=False, previous=first)
+    shoot(page, "flow3-quiz-wrong", shots, feedback)
 
     tab(panel, "Progress")
     progress = panel.locator(".socratiq-reply", has_text="quiz answer").first
