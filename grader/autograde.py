@@ -12,6 +12,7 @@ write to it one short transaction at a time (WAL mode, a generous busy timeout).
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
@@ -177,7 +178,7 @@ def autograde(
     they win over ``nbgrader_config.py``.
     """
     course.require_labs([lab])
-    overrides = Config(overrides or {})
+    overrides = copy.deepcopy(Config(overrides or {}))  # the per-kernel thread count is added to a copy
     if pipeline_config(course, overrides).SandboxedExecute.get("strict", False):
         probe().require_all()
     started = time.perf_counter()
