@@ -30,7 +30,9 @@ INSTRUCTOR_PLUGINS = (
 INSTRUCTOR_SERVER = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 # What the instructor's suite needs beside Python: bubblewrap (the grader's sandbox) and chromium (the
 # browser tests drive it with Playwright; `playwright install` cannot download here).
-SYSTEM_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium"}
+SYSTEM_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "npm": "npm"}
+# The class hub's proxy (configurable-http-proxy, from npm), pinned by deploy/package-lock.json.
+HUB_PROXY = ROOT / "deploy" / "node_modules" / ".bin" / "configurable-http-proxy"
 
 
 class Stop(Exception):
@@ -82,6 +84,18 @@ def system_packages() -> None:
         run("apt-get", "install", "-y", "-q", *missing, env=env)
 
 
+def hub_proxy() -> None:
+    """Install the hub's proxy from deploy/package-lock.json, unless the installed one is that lock's."""
+    installed = ROOT / "deploy" / "node_modules" / ".package-lock.json"
+    lock = ROOT / "deploy" / "package-lock.json"
+    if HUB_PROXY.is_file() and installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise Stop("the hub's proxy needs Node.js and npm: sudo apt-get install npm")
+    run(npm, "ci", "--prefix", "deploy", "--no-audit", "--no-fund", "--loglevel=error")
+
+
 def lab(args: list[str], lab_dir: str = "labs") -> None:
     """Open JupyterLab on the labs (as root, e.g. in a container, Jupyter must be told it may)."""
     install()
@@ -95,6 +109,7 @@ def test(args: list[str]) -> None:
     if not EDITION:
         lint()
         system_packages()
+        hub_proxy()
     replace_process(python(), "-m", "pytest", *args, env=activated())
 
 

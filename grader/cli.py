@@ -1,7 +1,8 @@
-"""The instructor's command line: ``python -m grader release|check|publish|autograde|feedback|export``.
+"""The instructor's command line: ``python -m grader release|check|publish|handout|autograde|feedback|export``.
 
 Every command takes the course's folders the same way (``--course-root``, ``--course-dir``,
-before or after the command) and reports a problem it can name as one line starting with
+before or after the command; on a class hub, ``GRADER_COURSE_ROOT`` and ``GRADER_COURSE_DIR``
+give their defaults) and reports a problem it can name as one line starting with
 ``error:`` and exit status 2. ``--verbose`` shows nbgrader's own log.
 """
 
@@ -51,14 +52,15 @@ def course_options(after_command: bool) -> argparse.ArgumentParser:
     options.add_argument(
         "--course-root",
         type=Path,
-        default=argparse.SUPPRESS if after_command else REPO,
-        help="folder holding solutions/ and labs/ (default: this repository)",
+        default=argparse.SUPPRESS if after_command else Path(os.environ.get("GRADER_COURSE_ROOT", REPO)),
+        help="folder holding solutions/ and labs/ (default: $GRADER_COURSE_ROOT, else this repository)",
     )
     options.add_argument(
         "--course-dir",
         type=Path,
-        default=argparse.SUPPRESS if after_command else None,
-        help="folder for the gradebook, submissions, graded copies and feedback (default: COURSE_ROOT/grading)",
+        default=argparse.SUPPRESS if after_command else os.environ.get("GRADER_COURSE_DIR") or None,
+        help="folder for the gradebook, submissions, graded copies and feedback "
+        "(default: $GRADER_COURSE_DIR, else COURSE_ROOT/grading)",
     )
     options.add_argument(
         "-v",
@@ -106,9 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
         "folder", type=Path, help="a new or empty folder; it becomes a git repository to share with students"
     )
 
+    handout = command("handout", help="copy labs/<lab> to nbgrader's exchange, where students fetch it")
+    handout.add_argument("--lab", required=True, help="the lab to hand out, e.g. lab01_data")
+    handout.add_argument("--due", default=None, help="due date, e.g. 2026-12-09T17:00 (UTC unless a zone is given)")
+    handout.add_argument("--replace", action="store_true", help="hand out a corrected lab in place of the one out")
+
     grade = command("autograde", help="grade a folder or LMS zip of submissions, in parallel sandboxes")
     grade.add_argument(
-        "submissions", type=Path, help="folder of <student>/<lab>.ipynb (or <student>/<lab>/<lab>.ipynb), or an LMS zip"
+        "submissions",
+        type=Path,
+        nargs="?",
+        help="folder of <student>/<lab>.ipynb (or <student>/<lab>/<lab>.ipynb), or an LMS zip",
+    )
+    grade.add_argument(
+        "--from-exchange",
+        action="store_true",
+        help="collect the submissions from nbgrader's exchange instead (timestamps kept for late penalties)",
     )
     grade.add_argument("--lab", required=True, help="the lab these notebooks answer, e.g. lab01_data")
     grade.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: the number of cores)")
@@ -123,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     feedback = command("feedback", help="write one HTML report per graded student and lab")
     feedback.add_argument("--lab", default=None, help="only this lab (default: every graded lab)")
+    feedback.add_argument(
+        "--to-exchange",
+        action="store_true",
+        help="also return each report through nbgrader's exchange, to its student's Fetch Feedback (needs --lab)",
+    )
 
     export = command("export", help="write the gradebook's scores as CSV, or as a Canvas gradebook import")
     export.add_argument("--format", choices=("csv", "canvas"), default="csv")
@@ -131,7 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "autograde" and (args.submissions is None) == (not args.from_exchange):
+        parser.error("autograde takes a folder or zip of submissions, or --from-exchange (one of them)")
+    if args.command == "feedback" and args.to_exchange and args.lab is None:
+        parser.error("feedback --to-exchange returns one lab's reports: add --lab")
     show_log(verbose=args.verbose)
     put_environment_scripts_on_path()
     course = Course(args.course_root, args.course_dir)
@@ -185,9 +210,13 @@ def _publish(course: Course, args: argparse.Namespace) -> int:
 
 def _grading_command(course: Course, args: argparse.Namespace) -> int:
     # Imported here: release, check and publish have no use for the grading pipeline, the gradebook or reports.
-    from grader import autograde, export, feedback
+    from grader import autograde, exchange, export, feedback
     from grader.sandbox import probe
 
+    if args.command == "handout":
+        outbound = exchange.hand_out(course, args.lab, due=args.due, replace=args.replace)
+        print(f"handed out {args.lab} at {outbound}: students fetch it from the Assignments tab")
+        return 0
     if args.command == "autograde":
         log.info(probe().describe())
         report = autograde.autograde(
@@ -207,6 +236,9 @@ def _grading_command(course: Course, args: argparse.Namespace) -> int:
     if args.command == "feedback":
         written = feedback.write_all(course, args.lab)
         print(f"wrote {len(written)} feedback reports under {course.feedback}")
+        if args.to_exchange:
+            returned = exchange.return_feedback(course, args.lab, written)
+            print(f"returned {returned} of them through the exchange: students use Fetch Feedback")
         return 0
     rows = export.write(course, args.format, args.out)
     print(f"wrote {rows} rows to {args.out}")

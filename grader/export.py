@@ -1,11 +1,11 @@
 """Scores out of the gradebook: the summary line, a plain CSV, and Canvas's gradebook import.
 
-The CSV has ``student_id,lab,score,max_score`` and then one column per graded
-cell (its grade_id), so a spreadsheet shows where points were lost. The Canvas
-file follows the layout Canvas exports and imports back: ``Student, ID, SIS
-User ID, SIS Login ID, Section``, one column per lab, and a ``Points
-Possible`` row; Canvas matches rows by ``ID`` (the Canvas user id that its
-submission downloads carry, see :mod:`grader.submissions`) or ``SIS User ID``.
+Scores are net of nbgrader's late-submission penalty. The CSV has ``student_id,lab,score,max_score``
+and then one column per graded cell (its grade_id), so a spreadsheet shows where points were lost.
+The Canvas file follows the layout Canvas exports and imports back: ``Student, ID, SIS User ID,
+SIS Login ID, Section``, one column per lab, and a ``Points Possible`` row; Canvas matches rows by
+``ID`` (the Canvas user id that its submission downloads carry, see :mod:`grader.submissions`) or
+``SIS User ID``.
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ def scores(course: Course) -> list[Score]:
         for assignment in gradebook.assignments:
             for submission in sorted(assignment.submissions, key=lambda s: s.student_id):
                 cells = {grade.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
-                rows.append(
-                    Score(submission.student_id, assignment.name, submission.score, submission.max_score, cells)
-                )
+                score = after_penalty(submission.score, submission.late_submission_penalty)
+                rows.append(Score(submission.student_id, assignment.name, score, submission.max_score, cells))
     return rows
+
+
+def after_penalty(score: float, penalty: float | None) -> float:
+    """A submission's score less nbgrader's late-submission penalty, as nbgrader's own export counts it."""
+    return max(0.0, score - (penalty or 0.0))
 
 
 def cell_ids(course: Course) -> dict[str, list[str]]:

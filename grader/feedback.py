@@ -21,6 +21,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.cells import Delimiters, delimiters, grade_id
+from grader.export import after_penalty
 from grader.faults import read_faults
 from grader.kernel import TEST_FILENAME
 from grader.layout import Course
@@ -65,7 +66,7 @@ def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, 
             (g.name, g.score, g.max_score, g.needs_manual_grade) for nb in submission.notebooks for g in nb.grades
         ]
         order = {c.name: i for nb in submission.assignment.notebooks for i, c in enumerate(nb.source_cells)}
-        total, maximum = submission.score, submission.max_score
+        total, maximum = after_penalty(submission.score, submission.late_submission_penalty), submission.max_score
     graded = course.autograded / student / lab / f"{lab}.ipynb"
     cells = {}
     if graded.is_file():
@@ -86,6 +87,18 @@ def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, 
     return rows, total, maximum
 
 
+def lateness(course: Course, lab: str, student: str) -> str | None:
+    """How late the submission came in, and what nbgrader's late-submission penalty took; None if on time."""
+    with Gradebook(course.db_url) as gradebook:
+        submission = gradebook.find_submission(lab, student)
+        seconds, penalty = submission.total_seconds_late, submission.late_submission_penalty
+    if not seconds or seconds <= 0:
+        return None
+    hours, minutes = divmod(round(seconds / 60), 60)
+    took = f"the late penalty took {penalty:g} points" if penalty else "this course takes no points for it"
+    return f"Submitted {hours} h {minutes} min after the due date: {took}."
+
+
 def write_report(course: Course, lab: str, student: str) -> Path:
     """Write ``feedback/<student>/<lab>/<lab>.html`` (nbgrader's feedback layout) and return its path."""
     rows, total, maximum = rows_for(course, lab, student)
@@ -98,6 +111,7 @@ def write_report(course: Course, lab: str, student: str) -> Path:
         rows=rows,
         faults=recorded.get("faults", []),
         notes=recorded.get("notes", []),
+        late=lateness(course, lab, student),
     )
     path = course.feedback / student / lab / f"{lab}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

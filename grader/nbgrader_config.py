@@ -13,6 +13,10 @@ c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 c.CourseDirectory.course_id = "ml-systems-labs"
+# nbgrader's exchange, where a class hub's students fetch labs and submit them (deploy/README.md): the hub sets
+# MSL_EXCHANGE for every user, instructors included; elsewhere nbgrader's default stands.
+if os.environ.get("MSL_EXCHANGE"):
+    c.Exchange.root = os.environ["MSL_EXCHANGE"]
 c.CourseDirectory.root = repo
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "labs"
