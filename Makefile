@@ -3,7 +3,7 @@
 PYTHON ?= python3
 LAB_DIR ?= labs
 
-.PHONY: lab test install release check clean
+.PHONY: lab test install release check clean hub
 
 lab:  ## Open JupyterLab on the student notebooks.
 	LAB_DIR=$(LAB_DIR) $(PYTHON) run.py lab $(LAB_ARGS)
@@ -19,6 +19,10 @@ release: install  ## Regenerate labs/ and course/fingerprints/ from solutions/ (
 
 check: install  ## Fail if labs/ or course/fingerprints/ differ from what release would write.
 	.venv/bin/python -m grader check
+
+hub:  ## The class's JupyterHub on this machine, as root: install it, then start it (deploy/README.md).
+	$(PYTHON) deploy/hub/hubctl.py install
+	$(PYTHON) deploy/hub/hubctl.py start
 
 clean:  ## Remove the environment and caches (never labs/ or solutions/).
 	rm -rf .venv .pytest_cache

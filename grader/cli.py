@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m grader release|check|publish|handout|autograde|feedback|export``.
+"""The instructor's command line: ``python -m grader release|check|publish|handout|autograde|feedback|export|...``.
 
 Every command takes the course's folders the same way (``--course-root``, ``--course-dir``,
 before or after the command; on a class hub, ``GRADER_COURSE_ROOT`` and ``GRADER_COURSE_DIR``
@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also return each report through nbgrader's exchange, to its student's Fetch Feedback (needs --lab)",
     )
 
+    link = command("pull-link", help="an nbgitpuller link that opens a lab of the student edition on a hub")
+    link.add_argument("--hub", required=True, help="the hub's public address, e.g. https://hub.example.edu")
+    link.add_argument("--repo", required=True, help="the student edition's https clone URL")
+    link.add_argument("--lab", required=True, help="the lab to open, e.g. lab01_data")
+    link.add_argument("--branch", default="main", help="the edition's branch (default: main)")
+
     export = command("export", help="write the gradebook's scores as CSV, or as a Canvas gradebook import")
     export.add_argument("--format", choices=("csv", "canvas"), default="csv")
     export.add_argument("--out", type=Path, required=True, help="the file to write")
@@ -165,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _release_or_check(course, args)
         if args.command == "publish":
             return _publish(course, args)
+        if args.command == "pull-link":
+            return _pull_link(course, args)
         return _grading_command(course, args)
     except GraderError as error:
         log.error("error: %s", error)
@@ -205,6 +213,16 @@ def _publish(course: Course, args: argparse.Namespace) -> int:
         f"wrote the student edition to {args.folder} ({len(files)} files, one git commit): "
         "students run `make lab` there; it holds no solution or hidden test"
     )
+    return 0
+
+
+def _pull_link(course: Course, args: argparse.Namespace) -> int:
+    from grader.pull_link import pull_link
+
+    try:
+        print(pull_link(args.hub, args.repo, args.lab, args.branch, labs=course.released_labs()))
+    except ValueError as error:
+        raise GraderError(str(error)) from error
     return 0
 
 

@@ -19,7 +19,20 @@ LLM is told and what it may show), ``llm`` (the openai client and its failures),
 dashboard), ``tutor`` (the actions), ``panel`` (the widgets) and ``extension`` (IPython).
 """
 
-from socratiq_ext.extension import load_ipython_extension, unload_ipython_extension
-from socratiq_ext.tutor import Reply, Tutor
+import importlib
 
-__all__ = ["Reply", "Tutor", "load_ipython_extension", "unload_ipython_extension"]
+# Loaded on first use: the hub's LLM service and config import socratiq_ext.hub_service, which needs none of
+# IPython or the tutor (seconds to import).
+_EXPORTS = {
+    "Reply": "socratiq_ext.tutor",
+    "Tutor": "socratiq_ext.tutor",
+    "load_ipython_extension": "socratiq_ext.extension",
+    "unload_ipython_extension": "socratiq_ext.extension",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'socratiq_ext' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

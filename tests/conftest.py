@@ -2,7 +2,7 @@
 
 pytest-xdist gives each of its two workers whole files, in collection order (see ``addopts`` in
 pyproject.toml); a long file collected last would run alone at the end while the other worker waits.
-So the files that take minutes go first: the student edition's own install and suite, the labs'
+So the files that take minutes go first: the student edition's own install and suite, the class hub's term, the labs'
 grading proofs, the grader's end-to-end tests, then nbval over the solutions.
 """
 
@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-LONGEST_FIRST = ("tests/e2e/test_student_edition.py", "tests/labs/", "tests/grader/", "solutions/")
+LONGEST_FIRST = (
+    "tests/e2e/test_student_edition.py",
+    "tests/e2e/test_hub.py",
+    "tests/labs/",
+    "tests/grader/",
+    "solutions/",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -90,7 +90,7 @@ def test_the_instructor_s_test_lints_before_the_suite(tmp_path, monkeypatch, cal
     (tmp_path / "solutions").mkdir()
     run = load_run(tmp_path)
     steps(run, monkeypatch, calls)
-    for step in ("install", "system_packages"):
+    for step in ("install", "system_packages", "hub_proxy"):
         monkeypatch.setattr(run, step, lambda: None)
     monkeypatch.setattr(run, "replace_process", lambda *command, env: calls.append(["replaced", *map(str, command)]))
     run.test(["-x"])
