@@ -39,7 +39,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,8 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm import tqdm
+
+from grader.sandbox import empty_and_remove
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -210,18 +211,9 @@ class Cgroup:
 
     def remove(self) -> None:
         """Kill what is left in it (only processes this run started), then remove it."""
-        deadline = time.monotonic() + 10
-        while (left := self.pids()) and time.monotonic() < deadline:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.1)
-        try:
-            self.path.rmdir()
-        except OSError as error:
-            print(f"bench.memory: could not remove {self.path}: {error}", file=sys.stderr)
+        empty_and_remove(self.path)
+        if self.path.exists():
+            print(f"bench.memory: could not remove {self.path}", file=sys.stderr)
 
 
 def _mounts() -> dict[str, tuple[str, str]]:

@@ -271,7 +271,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             except (ProcessLookupError, PermissionError):
                 pass
         if self._cgroup is not None:
-            _empty_and_remove(self._cgroup)
+            empty_and_remove(self._cgroup)
             self._cgroup = None
 
 
@@ -286,7 +286,8 @@ def _new_cgroup(root: Path | None) -> Path | None:
     return group
 
 
-def _empty_and_remove(group: Path) -> None:
+def empty_and_remove(group: Path) -> None:
+    """Kill every process left in the cgroup ``group`` (what one run started), then remove it."""
     for _ in range(100):
         try:
             pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]

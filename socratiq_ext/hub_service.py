@@ -182,29 +182,12 @@ def spawner_environment(port: int = DEFAULT_PORT, model: str | None = None, name
 
 
 def configure_hub(
-    c,
-    *,
-    upstream_url: str,
-    key_file: str | os.PathLike | None = None,
-    model: str | None = None,
-    port: int = DEFAULT_PORT,
-    timeout: float | None = None,
-    rate_limit: int | None = None,
-    name: str = SERVICE_NAME,
-    python: str | os.PathLike | None = None,
+    c, *, port: int = DEFAULT_PORT, model: str | None = None, name: str = SERVICE_NAME, **service
 ) -> None:
     """Wire the service into a hub's config ``c``: the managed service, every user's permission to use it, the
-    scope on single-user servers' tokens and the tutor's environment. Merges with settings already made."""
-    spec = service_spec(
-        upstream_url=upstream_url,
-        key_file=key_file,
-        model=model,
-        port=port,
-        timeout=timeout,
-        rate_limit=rate_limit,
-        name=name,
-        python=python,
-    )
+    scope on single-user servers' tokens and the tutor's environment. Merges with settings already made.
+    ``service``: the rest of :func:`service_spec`'s settings (``upstream_url``, ``key_file``, ``timeout``, ...)."""
+    spec = service_spec(port=port, model=model, name=name, **service)
     hub, spawner, scope = c.JupyterHub, c.Spawner, access_scope(name)
     hub.services = [s for s in _configured(hub, "services", []) if s.get("name") != name] + [spec]
     roles = _configured(hub, "load_roles", [])
