@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import grp
+import importlib.util
 import os
 import pwd
 import shutil
@@ -60,9 +61,12 @@ def setting(name: str) -> str:
 def install() -> None:
     """The course's environment with the hub (``.venv``), the proxy, the two groups and the shared folders."""
     require_root()
+    missing = [package for package, present in system_packages().items() if not present]
+    if missing:
+        if shutil.which("apt-get") is None:
+            raise Stop(f"install {', '.join(missing)} with this system's package manager, then run install again")
+        run("apt-get", "install", "-y", "-q", *missing)
     run(sys.executable, str(REPO / "run.py"), "install")  # .venv with the course, its tests and the hub extra
-    if shutil.which("npm") is None:
-        run("apt-get", "install", "-y", "-q", "npm")
     run("npm", "ci", "--prefix", str(REPO / "deploy"), "--no-audit", "--no-fund", "--loglevel=error")
     for group in GROUPS.values():
         ensure_group(group)
@@ -74,6 +78,15 @@ def install() -> None:
     exchange.chmod(0o1777)  # everyone writes, nobody removes another's files; nbgrader narrows each course folder
     require_reachable()
     print(f"installed: the hub's state in {state}, the exchange in {exchange}; next: hubctl.py users ROSTER")
+
+
+def system_packages() -> dict[str, bool]:
+    """The Debian packages the hub needs beside Python, and whether each is there."""
+    return {
+        "npm": shutil.which("npm") is not None,  # the proxy, configurable-http-proxy
+        "git": shutil.which("git") is not None,  # each instructor's clone of the course
+        "python3-venv": importlib.util.find_spec("ensurepip") is not None,  # Debian's Python makes no venv without it
+    }
 
 
 def ensure_group(name: str) -> None:
