@@ -15,6 +15,7 @@ import tomllib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -59,7 +60,7 @@ def resolve(platform: str, python: str, folder: Path) -> tuple[int, str, dict | 
         "python_version": python,
     }
     report = folder / f"{tags[0]}-{python}.json"
-    requirements = PROJECT["dependencies"] + PROJECT["optional-dependencies"]["test"]
+    requirements = with_extra("test")
     result = subprocess.run(
         [
             sys.executable,
@@ -87,6 +88,24 @@ def resolve(platform: str, python: str, folder: Path) -> tuple[int, str, dict | 
     )
     errors = "\n".join(line for line in result.stderr.splitlines() if line.startswith("ERROR"))
     return result.returncode, errors, json.loads(report.read_text()) if report.is_file() else None
+
+
+def with_extra(extra: str) -> list[str]:
+    """The project's dependencies with ``extra``, its mentions of the project's own extras expanded (as pip does)."""
+    own, extras = canonicalize_name(PROJECT["name"]), PROJECT["optional-dependencies"]
+    requirements, pending, seen = list(PROJECT["dependencies"]), [extra], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for line in extras[name]:
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) == own:
+                pending.extend(requirement.extras)
+            else:
+                requirements.append(line)
+    return requirements
 
 
 def test_every_dependency_resolves_to_wheels_on_macos_windows_and_linux(tmp_path):

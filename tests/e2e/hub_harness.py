@@ -8,6 +8,7 @@ are removed afterwards with their homes and processes, and the hub's process gro
 from __future__ import annotations
 
 import csv
+import grp
 import os
 import pwd
 import secrets
@@ -30,6 +31,7 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 HUBCTL = REPO / "deploy" / "hub" / "hubctl.py"
 START_TIMEOUT_S = 120
+GROUPS = ("msl-students", "msl-instructors")  # hubctl.py's, for students and instructors
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"  # looked up on the test's PATH, not the user's
 
 
@@ -153,6 +155,9 @@ def class_hub(roles: dict[str, str], extra_settings: dict[str, str] | None = Non
     with ExitStack() as cleanup:  # undone in reverse: the hub, the users, the folders, the interpreter's access
         cleanup.enter_context(interpreter_reachable())
         cleanup.callback(subprocess.run, ["rm", "-rf", str(base)], check=False)
+        for group in GROUPS:
+            if not _group_exists(group):  # made by hubctl.py for this test: removed with it
+                cleanup.callback(subprocess.run, ["groupdel", group], check=False)
         for user in users.values():
             cleanup.callback(subprocess.run, [sys.executable, HUBCTL, "remove-user", user.name], env=env)
         added = subprocess.run([sys.executable, HUBCTL, "users", roster], env=env, capture_output=True, text=True)
@@ -171,6 +176,14 @@ def class_hub(roles: dict[str, str], extra_settings: dict[str, str] | None = Non
         if not _healthy(f"{url}/hub/health", hub, until=time.monotonic() + START_TIMEOUT_S):
             raise RuntimeError("the hub did not start:\n" + "".join(log[-40:]))
         yield Hub(url, settings, users, base, log)
+
+
+def _group_exists(name: str) -> bool:
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _healthy(url: str, hub: subprocess.Popen, until: float) -> bool:

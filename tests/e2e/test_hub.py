@@ -220,7 +220,7 @@ def test_a_term_on_the_class_hub(hub: Hub, page: Page, shots: Path):
 
 
 def test_no_user_reads_what_is_not_theirs(hub: Hub):
-    """Each student, as themselves: not the other's home, not the exchange's inbound, not the gradebook."""
+    """Each student, as themselves: not the other's home or submission, the exchange's lists, the gradebook."""
     instructor = hub.users[INSTRUCTOR]
     gradebook = instructor.home / "ml-systems-labs" / "grading" / "gradebook.db"
     inbound = hub.exchange / "ml-systems-labs" / "inbound"
@@ -230,12 +230,18 @@ def test_no_user_reads_what_is_not_theirs(hub: Hub):
             "the other student's home": ["ls", hub.users[other].home],
             "the other student's notebook": ["cat", hub.users[other].home / LAB / f"{LAB}.ipynb"],
             "the exchange's inbound folder": ["ls", inbound],
+            "the exchange's released feedback": ["ls", hub.exchange / "ml-systems-labs" / "feedback"],
             "the instructor's gradebook": ["cat", gradebook],
             "the instructor's home": ["ls", instructor.home],
         }
         for what, command in attempts.items():
             result = student.run(*command, env={"PATH": "/usr/bin:/bin"})
             assert result.returncode != 0 and "Permission denied" in result.stderr, f"{name} could read {what}"
+        # The other's submission is there under a name with a random part: without it, there is nothing to read.
+        theirs = next(inbound.glob(f"{other}+{LAB}+*"))
+        guess = theirs.with_name(theirs.name.rsplit("+", 1)[0])
+        result = student.run("ls", guess, env={"PATH": "/usr/bin:/bin"})
+        assert result.returncode != 0 and "No such file" in result.stderr, f"{name} found {other}'s submission"
         own = student.run("ls", student.home / LAB, env={"PATH": "/usr/bin:/bin"})
         assert own.returncode == 0 and f"{LAB}.ipynb" in own.stdout, "a student reads their own work"
     assert gradebook.is_file()
