@@ -18,6 +18,7 @@ is an environment variable declared in ``hubctl.py``'s SETTINGS. What each part 
 
 import grp
 import importlib.util
+import os
 import pwd
 from pathlib import Path
 
@@ -69,9 +70,10 @@ c.Spawner.environment = {
 
 
 def role(username: str) -> str:
-    """``instructor`` or ``student``, from the user's Unix groups."""
-    instructors = grp.getgrnam(hubctl.GROUPS["instructor"]).gr_mem
-    return "instructor" if username in instructors else "student"
+    """``instructor`` or ``student``, from the user's Unix groups (primary or not)."""
+    account = pwd.getpwnam(username)
+    groups = {grp.getgrgid(gid).gr_name for gid in os.getgrouplist(username, account.pw_gid)}
+    return "instructor" if hubctl.GROUPS["instructor"] in groups else "student"
 
 
 def role_environment(spawner) -> None:
@@ -86,16 +88,19 @@ def role_environment(spawner) -> None:
 c.Spawner.pre_spawn_hook = role_environment
 
 # Idle servers are stopped; their users' files stay.
-c.JupyterHub.load_roles = [
-    {"name": "idle-culler", "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]}
-]
 c.JupyterHub.services = [
     {
         "name": "idle-culler",
         "command": [str(PYTHON), "-m", "jupyterhub_idle_culler", f"--timeout={setting('MSL_IDLE_TIMEOUT')}"],
     }
 ]
-c.JupyterHub.load_roles[0]["services"] = ["idle-culler"]
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]
 
 # The tutor's class-wide LLM: the key stays with the hub's service; each student uses their own hub token.
 if setting("MSL_LLM_URL"):
