@@ -59,7 +59,8 @@ def verdict_for(cell: nbformat.NotebookNode | None, marks: Delimiters | None = N
     return "a hidden check failed", f"{error.get('ename')} (hidden checks are not shown)"
 
 
-def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, float]:
+def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, float, str | None]:
+    """The report's rows, its total (net of a late penalty) and maximum, and its lateness line (None: on time)."""
     with Gradebook(course.db_url) as gradebook:
         submission = gradebook.find_submission(lab, student)
         grades = [
@@ -67,6 +68,7 @@ def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, 
         ]
         order = {c.name: i for nb in submission.assignment.notebooks for i, c in enumerate(nb.source_cells)}
         total, maximum = after_penalty(submission.score, submission.late_submission_penalty), submission.max_score
+        late = lateness(submission.total_seconds_late, submission.late_submission_penalty)
     graded = course.autograded / student / lab / f"{lab}.ipynb"
     cells = {}
     if graded.is_file():
@@ -84,24 +86,21 @@ def rows_for(course: Course, lab: str, student: str) -> tuple[list[Row], float, 
             verdict, message = verdict_for(cell, delimiters(course))
             status = "passed" if score == max_score and max_score else "failed"
         rows.append(Row(name, f"{score:g}", f"{max_score:g}", status, verdict, message))
-    return rows, total, maximum
+    return rows, total, maximum, late
 
 
-def lateness(course: Course, lab: str, student: str) -> str | None:
-    """How late the submission came in, and what nbgrader's late-submission penalty took; None if on time."""
-    with Gradebook(course.db_url) as gradebook:
-        submission = gradebook.find_submission(lab, student)
-        seconds, penalty = submission.total_seconds_late, submission.late_submission_penalty
-    if not seconds or seconds <= 0:
+def lateness(seconds_late: float | None, penalty: float | None) -> str | None:
+    """How late a submission came in, and what nbgrader's late-submission penalty took; None if on time."""
+    if not seconds_late or seconds_late <= 0:
         return None
-    hours, minutes = divmod(round(seconds / 60), 60)
+    hours, minutes = divmod(round(seconds_late / 60), 60)
     took = f"the late penalty took {penalty:g} points" if penalty else "this course takes no points for it"
     return f"Submitted {hours} h {minutes} min after the due date: {took}."
 
 
 def write_report(course: Course, lab: str, student: str) -> Path:
     """Write ``feedback/<student>/<lab>/<lab>.html`` (nbgrader's feedback layout) and return its path."""
-    rows, total, maximum = rows_for(course, lab, student)
+    rows, total, maximum, late = rows_for(course, lab, student)
     recorded = read_faults(course.autograded / student / lab)
     html = TEMPLATES.get_template("feedback.html.j2").render(
         lab=lab,
@@ -111,7 +110,7 @@ def write_report(course: Course, lab: str, student: str) -> Path:
         rows=rows,
         faults=recorded.get("faults", []),
         notes=recorded.get("notes", []),
-        late=lateness(course, lab, student),
+        late=late,
     )
     path = course.feedback / student / lab / f"{lab}.html"
     path.parent.mkdir(parents=True, exist_ok=True)

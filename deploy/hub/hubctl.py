@@ -112,7 +112,8 @@ def add_user(name: str, role: str, password: str | None) -> None:
         home = Path(pwd.getpwnam(name).pw_dir)
     home.chmod(0o700)  # Debian's useradd leaves homes readable by everyone
     if password:
-        subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+        if subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True).returncode != 0:
+            raise Stop(f"{name}: chpasswd refused the password (see above)")
     if role == "instructor" and not (home / COURSE_CLONE).exists():
         # Copied, not hard-linked, so that handing every file to the instructor leaves this repository's alone.
         run("git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(home / COURSE_CLONE))
@@ -141,8 +142,11 @@ def start(extra: list[str]) -> None:
     if not PROXY.is_file():
         raise Stop("the hub's proxy is not installed: run `hubctl.py install` first")
     require_reachable()
+    state = Path(setting("MSL_HUB_STATE"))
+    if not state.is_dir():
+        raise Stop(f"the hub's state folder {state} does not exist: run `hubctl.py install` first")
     hub = VENV / "bin" / "jupyterhub"
-    os.chdir(setting("MSL_HUB_STATE"))
+    os.chdir(state)
     os.execv(hub, [str(hub), "-f", str(HERE / "jupyterhub_config.py"), *extra])
 
 

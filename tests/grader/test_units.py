@@ -11,8 +11,8 @@ from nbformat.v4 import new_code_cell, new_output
 
 from grader.cells import Delimiters, delimiters, is_answer, is_test, kind
 from grader.errors import root_cause
-from grader.export import Score, canvas_table, csv_table
-from grader.feedback import verdict_for
+from grader.export import Score, after_penalty, canvas_table, csv_table
+from grader.feedback import lateness, verdict_for
 from grader.kernel import TEST_FILENAME
 from grader.layout import Course
 from grader.submissions import student_of
@@ -152,3 +152,15 @@ def test_feedback_hides_what_the_course_s_own_delimiters_hide():
     marks = Delimiters("<<answer>>", "<</answer>>", "<<hidden>>", "<</hidden>>")
     assert verdict_for(cell, marks)[0] == "a hidden check failed"
     assert verdict_for(cell)[0] == "a visible check failed", "nbgrader's default delimiter is not in this cell"
+
+
+def test_a_late_submission_says_how_late_and_what_it_cost():
+    assert lateness(0, None) is None and lateness(None, None) is None
+    assert lateness(2 * 3600 + 5 * 60, 3.0) == "Submitted 2 h 5 min after the due date: the late penalty took 3 points."
+    assert lateness(90, 0.0) == "Submitted 0 h 2 min after the due date: this course takes no points for it."
+
+
+def test_the_late_penalty_comes_off_the_score_and_never_below_zero():
+    assert after_penalty(8.0, None) == 8.0
+    assert after_penalty(8.0, 3.0) == 5.0
+    assert after_penalty(2.0, 3.0) == 0.0
